@@ -1,0 +1,48 @@
+"""coachmatch: pair medical residents with faculty coaches and plan their meetings.
+
+The public names are re-exported here; see the README for a tour.
+"""
+
+from coachmatch.exceptions import Problem, ProgramError, ProgramWarning
+from coachmatch.io import load_program, write_program
+from coachmatch.models import (
+    Answer,
+    AvailabilityWindow,
+    BusyInterval,
+    Coach,
+    Panel,
+    Policy,
+    Program,
+    ProgramHeader,
+    Question,
+    Request,
+    Resident,
+    Rotation,
+    Site,
+    TravelTime,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Answer",
+    "AvailabilityWindow",
+    "BusyInterval",
+    "Coach",
+    "Panel",
+    "Policy",
+    "Problem",
+    "Program",
+    "ProgramError",
+    "ProgramHeader",
+    "ProgramWarning",
+    "Question",
+    "Request",
+    "Resident",
+    "Rotation",
+    "Site",
+    "TravelTime",
+    "__version__",
+    "load_program",
+    "write_program",
+]

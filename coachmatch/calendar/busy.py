@@ -1,0 +1,171 @@
+"""Busy time from iCalendar files (``busy/<person_id>.ics``, SPEC §2).
+
+Recurring events are expanded over the horizon with ``recurring-ical-events``
+(RRULE, RDATE, EXDATE and moved occurrences); ``TRANSP:TRANSPARENT`` events
+(free time) and cancelled events are ignored; an all-day event blocks the
+whole day, from local midnight to the next local midnight. Times with a TZID
+or in UTC are converted to the program's time zone; floating times are read
+as the program's local time. Daylight-saving changes are handled by zoneinfo.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import icalendar
+import recurring_ical_events
+
+from coachmatch.exceptions import Problem, decode_text
+from coachmatch.models import BusyInterval
+
+__all__ = ["busy_from_ics"]
+
+_CONTENT_LINE = re.compile(r"^[A-Za-z0-9-]+(;[^:]*)?:")
+
+
+def _unfold(text: str) -> list[tuple[int, str]]:
+    """Logical content lines with the physical line each starts on (RFC 5545 §3.1)."""
+    lines: list[tuple[int, str]] = []
+    for number, physical in enumerate(text.splitlines(), start=1):
+        if physical[:1] in (" ", "\t") and lines:
+            start, logical = lines[-1]
+            lines[-1] = (start, logical + physical[1:])
+        elif physical.strip():
+            lines.append((number, physical))
+    return lines
+
+
+def _structure_problems(file: str, lines: list[tuple[int, str]]) -> list[Problem]:
+    problems: list[Problem] = []
+    if not lines or lines[0][1].strip().upper() != "BEGIN:VCALENDAR":
+        first = lines[0][0] if lines else 1
+        problems.append(Problem(file, first, None, "not an iCalendar file",
+                                lines[0][1][:40] if lines else None, "BEGIN:VCALENDAR"))
+        return problems
+    stack: list[str] = []
+    for number, line in lines:
+        if not _CONTENT_LINE.match(line):
+            problems.append(Problem(file, number, None, "malformed content line", line[:60],
+                                    "NAME:value or NAME;PARAM=x:value"))
+            continue
+        name, _, value = line.partition(":")
+        key = name.split(";")[0].upper()
+        if key == "BEGIN":
+            stack.append(value.strip().upper())
+        elif key == "END":
+            if not stack or stack[-1] != value.strip().upper():
+                problems.append(Problem(file, number, "END", f"END:{value} without BEGIN:{value}",
+                                        line, f"END:{stack[-1]}" if stack else None))
+            else:
+                stack.pop()
+    if stack and not problems:
+        problems.append(Problem(file, lines[-1][0], None, f"BEGIN:{stack[-1]} is never closed",
+                                None, f"END:{stack[-1]}"))
+    return problems
+
+
+def _locate(lines: list[tuple[int, str]], prop: str, raw: str) -> int | None:
+    for number, line in lines:
+        name, _, value = line.partition(":")
+        if name.split(";")[0].upper() == prop.upper() and raw in value:
+            return number
+    return None
+
+
+def _to_local(value: date | datetime, zone: ZoneInfo) -> datetime:
+    if not isinstance(value, datetime):
+        return datetime.combine(value, time(), tzinfo=zone)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=zone)
+    return value.astimezone(zone)
+
+
+def busy_from_ics(data: bytes, person_id: str, file: str, zone: ZoneInfo, start: date,
+                  end: date) -> tuple[list[BusyInterval], list[Problem]]:
+    """Expand one iCalendar file into busy intervals within the horizon.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+    person_id : str
+        Whose busy time this is (the file's name without ``.ics``).
+    file : str
+        How problems name the file (``"busy/C01.ics"``).
+    zone : zoneinfo.ZoneInfo
+        The program's time zone.
+    start, end : datetime.date
+        The horizon, inclusive.
+
+    Returns
+    -------
+    intervals : list of BusyInterval
+        Sorted by start; empty when there are problems.
+    problems : list of Problem
+        Everything wrong with the file, with line numbers.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> ics = (b"BEGIN:VCALENDAR\\r\\nVERSION:2.0\\r\\nPRODID:-//x//y//EN\\r\\n"
+    ...        b"BEGIN:VEVENT\\r\\nUID:1\\r\\nDTSTART;VALUE=DATE:20261110\\r\\n"
+    ...        b"END:VEVENT\\r\\nEND:VCALENDAR\\r\\n")
+    >>> busy, problems = busy_from_ics(ics, "C01", "busy/C01.ics", ZoneInfo("America/Toronto"),
+    ...                                date(2026, 7, 1), date(2027, 6, 30))
+    >>> busy[0].start.isoformat(), busy[0].end.isoformat()
+    ('2026-11-10T00:00:00-05:00', '2026-11-11T00:00:00-05:00')
+    """
+    text, problem = decode_text(data, file)
+    if text is None:
+        return [], [problem] if problem else []
+    lines = _unfold(text)
+    problems = _structure_problems(file, lines)
+    if problems:
+        return [], problems
+    try:
+        calendar = icalendar.Calendar.from_ical(text)
+    except ValueError as error:
+        return [], [Problem(file, None, None, f"unreadable iCalendar: {error}", None,
+                            "an RFC 5545 calendar")]
+    for component in calendar.walk():
+        for prop, message in getattr(component, "errors", []):
+            broken = component.get(prop)
+            raw = str(getattr(broken, "to_ical", lambda: b"")().decode()) if broken else ""
+            problems.append(Problem(file, _locate(lines, prop, raw) if raw else None, prop,
+                                    str(message), raw or None, f"a valid {prop} value"))
+    if problems:
+        return [], problems
+    begin = datetime.combine(start, time(), tzinfo=zone)
+    stop = datetime.combine(end + timedelta(days=1), time(), tzinfo=zone)
+    try:
+        events: list[Any] = recurring_ical_events.of(calendar).between(begin, stop)
+    except Exception as error:  # the library raises several types for bad recurrences
+        return [], [Problem(file, None, None, f"cannot expand recurring events: {error}", None,
+                            "valid RRULE, RDATE and EXDATE properties")]
+    busy: list[BusyInterval] = []
+    for event in events:
+        if str(event.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
+            continue
+        if str(event.get("STATUS", "")).upper() == "CANCELLED":
+            continue
+        if event.get("DTSTART") is None:
+            continue
+        first = event["DTSTART"].dt
+        last = event["DTEND"].dt if event.get("DTEND") is not None else None
+        if last is None:
+            duration = event.get("DURATION")
+            if duration is not None:
+                last = first + duration.dt
+            elif not isinstance(first, datetime):
+                last = first + timedelta(days=1)
+        if last is None:
+            continue  # an instant (no DTEND, no DURATION) blocks no time
+        interval_start, interval_end = _to_local(first, zone), _to_local(last, zone)
+        if interval_end > interval_start:
+            busy.append(BusyInterval(person_id=person_id, start=interval_start,
+                                     end=interval_end))
+    busy.sort(key=lambda b: (b.start, b.end))
+    return busy, []

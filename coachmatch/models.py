@@ -1,0 +1,898 @@
+"""The program data model of SPEC §1–2: validated, immutable pydantic models.
+
+A :class:`Program` holds everything a run needs: the horizon, the
+:class:`Policy`, and one tuple per table of the program folder (``sites``,
+``coaches``, ``residents``, ...). Field names are the CSV column names, and the
+Program's field names are the file names without ``.csv``, so the folder, the
+DataFrames and the models all speak the same words.
+
+Every model is frozen. What-if analysis works on copies:
+``program.with_policy(max_caseload=5)`` or ``program.replace(coaches=...)``
+return a new, re-validated Program.
+
+Cross-table rules (unknown references, duplicate ids, overlapping rotations,
+...) are checked by :func:`find_problems`, which the Program validates itself
+with and which :mod:`coachmatch.io` uses to report file, line and column.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from functools import cached_property
+from html import escape
+from typing import Annotated, Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from coachmatch.exceptions import Problem, ProgramError, pydantic_problems
+
+__all__ = [
+    "TABLES",
+    "WEEKDAYS",
+    "Answer",
+    "AvailabilityWindow",
+    "BusyInterval",
+    "Coach",
+    "Finding",
+    "Panel",
+    "Policy",
+    "Program",
+    "ProgramHeader",
+    "ProgramIndex",
+    "Question",
+    "Request",
+    "Resident",
+    "Rotation",
+    "Site",
+    "TravelTime",
+    "find_problems",
+]
+
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_ID_FORBIDDEN = re.compile(r"[;/\\\x00-\x1f]")
+
+
+def _check_id(value: str) -> str:
+    if value != value.strip():
+        raise ValueError("an id must not start or end with spaces")
+    if not value:
+        raise ValueError("an id must not be empty")
+    if _ID_FORBIDDEN.search(value):
+        raise ValueError("an id must not contain ';', '/', '\\' or control characters")
+    return value
+
+
+def _split_list(value: Any) -> Any:
+    """``"a; b;;c"`` -> ``("a", "b", "c")``; lists and tuples pass through stripped."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(";") if part.strip())
+    if isinstance(value, list | tuple):
+        return tuple(str(v).strip() for v in value if str(v).strip())
+    return value
+
+
+_WEEKDAY_NAMES = {
+    name: key
+    for key, full in zip(
+        WEEKDAYS, ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+        strict=True)
+    for name in (key, full)
+}
+
+
+def _weekday(value: Any) -> Any:
+    """``"Wed"``, ``"wednesday"`` -> ``"wed"``; anything else is left for the Literal check."""
+    if isinstance(value, str):
+        return _WEEKDAY_NAMES.get(value.strip().lower(), value)
+    return value
+
+
+Id = Annotated[str, AfterValidator(_check_id)]
+IdList = Annotated[tuple[Id, ...], BeforeValidator(_split_list)]
+TextList = Annotated[tuple[str, ...], BeforeValidator(_split_list)]
+Weekday = Annotated[
+    Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], BeforeValidator(_weekday)
+]
+
+
+class _Record(BaseModel):
+    """Base of every row model: frozen, no unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+def _end_after_start(end: Any, info: ValidationInfo, *, strictly: bool) -> Any:
+    start = info.data.get("start")
+    if start is not None and end is not None and (end <= start if strictly else end < start):
+        raise ValueError(f"end {end} is before start {start}" if end < start else
+                         f"end {end} is not after start {start}")
+    return end
+
+
+class Site(_Record):
+    """A hospital, clinic or office where people work and meet (``sites.csv``).
+
+    Examples
+    --------
+    >>> Site(site_id="tgh", name="Toronto General Hospital", lat=43.659, lon=-79.388).name
+    'Toronto General Hospital'
+    """
+
+    site_id: Id
+    name: str = Field(min_length=1)
+    address: str = ""
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+    @field_validator("lon")
+    @classmethod
+    def _both_coordinates(cls, lon: float | None, info: ValidationInfo) -> float | None:
+        if (lon is None) != (info.data.get("lat") is None) and "lat" in info.data:
+            raise ValueError("give both lat and lon, or neither")
+        return lon
+
+
+class TravelTime(_Record):
+    """One-way travel minutes between two sites (``travel.csv``), overriding coordinates."""
+
+    from_site: Id
+    to_site: Id
+    minutes: int = Field(ge=0)
+
+
+class Coach(_Record):
+    """A faculty member who coaches up to a caseload cap (``coaches.csv``).
+
+    ``capacity`` and ``min_load`` left empty (``None``) take the policy's
+    ``max_caseload`` and ``min_caseload``; :meth:`Program.capacity` and
+    :meth:`Program.min_load` give the values in force. An empty ``programs``
+    means the coach coaches residents of any program.
+
+    Examples
+    --------
+    >>> Coach(coach_id="C01", name="Dr. Ada Osei", site_id="tgh", programs="psych; neuro").programs
+    ('psych', 'neuro')
+    """
+
+    coach_id: Id
+    name: str = Field(min_length=1)
+    email: str = ""
+    site_id: Id
+    capacity: int | None = Field(default=None, ge=0)
+    min_load: int | None = Field(default=None, ge=0)
+    committee_panels: IdList = ()
+    programs: IdList = ()
+    virtual_ok: bool = True
+    active: bool = True
+
+
+class Resident(_Record):
+    """A learner who gets one coach (``residents.csv``).
+
+    Examples
+    --------
+    >>> Resident(resident_id="R001", name="Sam Lee", pgy=2, current_coach_id="C01").active
+    True
+    """
+
+    resident_id: Id
+    name: str = Field(min_length=1)
+    email: str = ""
+    program: str = ""
+    pgy: int | None = Field(default=None, ge=0)
+    decision_panel: Id | None = None
+    current_coach_id: Id | None = None
+    active: bool = True
+
+
+class Rotation(_Record):
+    """A resident's block at one site under its supervisors (``rotations.csv``).
+
+    ``start`` and ``end`` are inclusive dates.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> Rotation(resident_id="R001", start=date(2026, 7, 1), end=date(2026, 7, 28),
+    ...          site_id="tgh", supervisor_ids="C03;C07").supervisor_ids
+    ('C03', 'C07')
+    """
+
+    resident_id: Id
+    start: date
+    end: date
+    site_id: Id
+    service: str = ""
+    supervisor_ids: IdList = ()
+
+    @field_validator("end")
+    @classmethod
+    def _end(cls, end: date, info: ValidationInfo) -> date:
+        result: date = _end_after_start(end, info, strictly=False)
+        return result
+
+
+class Panel(_Record):
+    """A competence-committee panel deciding residents' progression (``panels.csv``).
+
+    Coaches listing the panel in ``committee_panels`` are members too; see
+    :meth:`Program.panel_members`.
+    """
+
+    panel_id: Id
+    name: str = ""
+    quorum: int | None = Field(default=None, ge=0)
+    members: IdList = ()
+
+
+class Question(_Record):
+    """A survey question (``questions.csv``); ``scale`` questions need ``min < max``."""
+
+    question_id: Id
+    kind: Literal["multi", "single", "scale"]
+    weight: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    min: float | None = Field(default=None, allow_inf_nan=False)
+    max: float | None = Field(default=None, allow_inf_nan=False)
+    text: str = ""
+
+    @field_validator("max")
+    @classmethod
+    def _range(cls, high: float | None, info: ValidationInfo) -> float | None:
+        low = info.data.get("min")
+        if info.data.get("kind") == "scale":
+            if low is None and "min" in info.data:
+                raise ValueError("a scale question needs both min and max")
+            if high is None:
+                raise ValueError("a scale question needs both min and max")
+            if low is not None and high <= low:
+                raise ValueError(f"max {high:g} must be greater than min {low:g}")
+        return high
+
+
+class Answer(_Record):
+    """One person's answer to one question (a row of ``survey.csv``).
+
+    ``answer`` holds the chosen values (several, ``;``-separated, for ``multi``
+    questions). ``importance`` weighs the question for a resident (SPEC §3).
+    """
+
+    person_id: Id
+    question_id: Id
+    answer: Annotated[TextList, Field(min_length=1)]
+    importance: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+
+
+class AvailabilityWindow(_Record):
+    """A weekly window when a person can meet (``availability.csv``), local time."""
+
+    person_id: Id
+    weekday: Weekday
+    start: time
+    end: time
+
+    @field_validator("end")
+    @classmethod
+    def _end(cls, end: time, info: ValidationInfo) -> time:
+        result: time = _end_after_start(end, info, strictly=True)
+        return result
+
+
+class BusyInterval(_Record):
+    """A one-off time a person cannot meet (``busy.csv`` or ``busy/<person_id>.ics``).
+
+    Times are time-zone aware; the loaders attach the program's time zone to the
+    local date-times of ``busy.csv``.
+    """
+
+    person_id: Id
+    start: AwareDatetime
+    end: AwareDatetime
+
+    @field_validator("end")
+    @classmethod
+    def _end(cls, end: datetime, info: ValidationInfo) -> datetime:
+        result: datetime = _end_after_start(end, info, strictly=True)
+        return result
+
+
+class Request(_Record):
+    """A ``require``, ``forbid`` or ``prefer`` request for a pair (``requests.csv``)."""
+
+    resident_id: Id
+    coach_id: Id
+    kind: Literal["require", "forbid", "prefer"]
+    reason: str = ""
+
+
+def _time_pair(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+class Policy(BaseModel):
+    """The ``[policy]`` table of ``program.toml``; every key optional (SPEC §2).
+
+    Examples
+    --------
+    >>> Policy().max_caseload
+    4
+    >>> Policy(max_caseload=5, cadence_days=[42, 63]).cadence_days
+    (42, 63)
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_caseload: int = Field(default=4, ge=0)
+    min_caseload: int = Field(default=0, ge=0)
+    no_supervisor: bool = True
+    not_own_decision: Literal["forbid", "recuse", "off"] = "forbid"
+    keep_current: bool = True
+    fairness: Literal["maxmin", "total"] = "maxmin"
+    prefer_bonus: int = Field(default=20, ge=0, le=100)
+    cadence_days: Annotated[tuple[int, int], BeforeValidator(_time_pair)] = (42, 56)
+    first_meeting_within_days: int = Field(default=28, ge=1)
+    meeting_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    workday: Annotated[tuple[time, time], BeforeValidator(_time_pair)] = (time(8), time(18))
+    virtual: Literal["never", "allowed", "only"] = "allowed"
+    max_virtual_share: float = Field(default=0.5, ge=0, le=1)
+    first_meeting_in_person: bool = True
+    seed: int = Field(default=0, ge=0)
+    time_limit_s: float = Field(default=30.0, gt=0, allow_inf_nan=False)
+
+    @field_validator("cadence_days")
+    @classmethod
+    def _cadence(cls, value: tuple[int, int]) -> tuple[int, int]:
+        low, high = value
+        if low < 1 or high < low:
+            raise ValueError("expected [shortest, longest] gap in days with 1 <= shortest <= longest")
+        return value
+
+    @field_validator("workday")
+    @classmethod
+    def _workday(cls, value: tuple[time, time]) -> tuple[time, time]:
+        if value[1] <= value[0]:
+            raise ValueError("expected [start, end] with start before end")
+        return value
+
+    @model_validator(mode="after")
+    def _caseloads(self) -> Self:
+        if self.min_caseload > self.max_caseload:
+            raise ValueError(
+                f"min_caseload {self.min_caseload} is greater than max_caseload {self.max_caseload}"
+            )
+        return self
+
+
+# ---------------------------------------------------------------------------
+# Cross-table checks
+# ---------------------------------------------------------------------------
+
+#: table name -> (row model, id column or None). Table names are file stems.
+TABLES: dict[str, tuple[type[_Record], str | None]] = {
+    "sites": (Site, "site_id"),
+    "travel": (TravelTime, None),
+    "coaches": (Coach, "coach_id"),
+    "residents": (Resident, "resident_id"),
+    "panels": (Panel, "panel_id"),
+    "questions": (Question, "question_id"),
+    "survey": (Answer, None),
+    "rotations": (Rotation, None),
+    "availability": (AvailabilityWindow, None),
+    "busy": (BusyInterval, None),
+    "requests": (Request, None),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A cross-table problem at row ``row`` (0-based) of ``table``.
+
+    ``refers_to`` names the table an unknown reference points into, so a loader
+    can drop findings about ids whose own rows failed to parse.
+    """
+
+    table: str
+    row: int
+    column: str | None
+    message: str
+    value: str | None = None
+    expected: str | None = None
+    refers_to: str | None = None
+
+    def to_problem(self) -> Problem:
+        return Problem(self.table, self.row + 1, self.column, self.message, self.value,
+                       self.expected)
+
+
+_NOUN = {"sites": "site", "coaches": "coach", "residents": "resident", "panels": "panel",
+         "questions": "question", "people": "person"}
+
+
+def find_problems(tables: Mapping[str, Sequence[Any]], policy: Policy) -> list[Finding]:
+    """Every cross-table problem of a program's tables, in table and row order.
+
+    Parameters
+    ----------
+    tables : mapping of str to sequence of row models
+        Keys are the names in :data:`TABLES`; missing keys are empty tables.
+    policy : Policy
+        Used for caseload defaults.
+
+    Returns
+    -------
+    list of Finding
+        Empty when the tables are consistent.
+
+    Examples
+    --------
+    >>> coaches = [Coach(coach_id="C1", name="A", site_id="nowhere")]
+    >>> [f.message for f in find_problems({"coaches": coaches}, Policy())]
+    ["unknown site 'nowhere'"]
+    """
+    get: dict[str, Sequence[Any]] = {name: tables.get(name, ()) for name in TABLES}
+    found: list[Finding] = []
+    ids: dict[str, set[str]] = {}
+    for table, (_, id_column) in TABLES.items():
+        if id_column is None:
+            continue
+        seen: dict[str, int] = {}
+        for i, row in enumerate(get[table]):
+            key = getattr(row, id_column)
+            if key in seen:
+                found.append(Finding(table, i, id_column,
+                                     f"duplicate {id_column} '{key}' (first at row {seen[key] + 1})",
+                                     key, "an id used once"))
+            else:
+                seen[key] = i
+        ids[table] = set(seen)
+    for i, resident in enumerate(get["residents"]):
+        if resident.resident_id in ids["coaches"]:
+            found.append(Finding("residents", i, "resident_id",
+                                 f"'{resident.resident_id}' is also a coach_id; a person id "
+                                 "must name one person", resident.resident_id,
+                                 "an id not used in coaches.csv"))
+    ids["people"] = ids["coaches"] | ids["residents"]
+
+    def ref(table: str, i: int, column: str, value: str | None, target: str) -> None:
+        if value is not None and value not in ids[target]:
+            found.append(Finding(table, i, column, f"unknown {_NOUN[target]} '{value}'", value,
+                                 f"an id of {target}", refers_to=target))
+
+    check_panels = bool(get["panels"])
+    for i, t in enumerate(get["travel"]):
+        ref("travel", i, "from_site", t.from_site, "sites")
+        ref("travel", i, "to_site", t.to_site, "sites")
+    _duplicate_keys(found, "travel", get["travel"], ("from_site", "to_site"))
+    for i, c in enumerate(get["coaches"]):
+        ref("coaches", i, "site_id", c.site_id, "sites")
+        if check_panels:
+            for panel in c.committee_panels:
+                ref("coaches", i, "committee_panels", panel, "panels")
+        capacity = policy.max_caseload if c.capacity is None else c.capacity
+        min_load = policy.min_caseload if c.min_load is None else c.min_load
+        if min_load > capacity:
+            found.append(Finding("coaches", i, "min_load" if c.min_load is not None else "capacity",
+                                 f"min_load {min_load} is greater than capacity {capacity}",
+                                 str(min_load), f"a min_load of at most {capacity}"))
+    for i, r in enumerate(get["residents"]):
+        ref("residents", i, "current_coach_id", r.current_coach_id, "coaches")
+        if check_panels:
+            ref("residents", i, "decision_panel", r.decision_panel, "panels")
+    questions = {q.question_id: q for q in get["questions"]}
+    for i, a in enumerate(get["survey"]):
+        ref("survey", i, "person_id", a.person_id, "people")
+        ref("survey", i, "question_id", a.question_id, "questions")
+        found.extend(_answer_problems(i, a, questions.get(a.question_id)))
+    _duplicate_keys(found, "survey", get["survey"], ("person_id", "question_id"))
+    for i, rot in enumerate(get["rotations"]):
+        ref("rotations", i, "resident_id", rot.resident_id, "residents")
+        ref("rotations", i, "site_id", rot.site_id, "sites")
+    found.extend(_overlapping_rotations(get["rotations"]))
+    for table in ("availability", "busy"):
+        for i, row in enumerate(get[table]):
+            ref(table, i, "person_id", row.person_id, "people")
+    for i, req in enumerate(get["requests"]):
+        ref("requests", i, "resident_id", req.resident_id, "residents")
+        ref("requests", i, "coach_id", req.coach_id, "coaches")
+    _duplicate_keys(found, "requests", get["requests"], ("resident_id", "coach_id"))
+    order = {name: k for k, name in enumerate(TABLES)}
+    found.sort(key=lambda f: (order[f.table], f.row))
+    return found
+
+
+def _duplicate_keys(found: list[Finding], table: str, rows: Sequence[Any],
+                    columns: tuple[str, str]) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for i, row in enumerate(rows):
+        key = (getattr(row, columns[0]), getattr(row, columns[1]))
+        if key in seen:
+            found.append(Finding(table, i, columns[1],
+                                 f"a second row for {columns[0]} '{key[0]}' and {columns[1]} "
+                                 f"'{key[1]}' (first at row {seen[key] + 1})", key[1],
+                                 "one row per pair"))
+        else:
+            seen[key] = i
+
+
+def _answer_problems(i: int, a: Answer, q: Question | None) -> Iterator[Finding]:
+    if q is None:
+        return
+    cell = ";".join(a.answer)
+    if q.kind in ("single", "scale") and len(a.answer) > 1:
+        yield Finding("survey", i, "answer",
+                      f"question '{q.question_id}' is '{q.kind}' and takes one answer, got "
+                      f"{len(a.answer)}", cell, "one value")
+    elif q.kind == "scale":
+        assert q.min is not None and q.max is not None
+        try:
+            x = float(a.answer[0])
+        except ValueError:
+            x = math.nan
+        if not math.isfinite(x):
+            yield Finding("survey", i, "answer", f"'{cell}' is not a number", cell,
+                          f"a number from {q.min:g} to {q.max:g}")
+        elif not q.min <= x <= q.max:
+            yield Finding("survey", i, "answer",
+                          f"{cell} is outside the scale of question '{q.question_id}'", cell,
+                          f"a number from {q.min:g} to {q.max:g}")
+
+
+def _overlapping_rotations(rotations: Sequence[Rotation]) -> Iterator[Finding]:
+    by_resident: dict[str, list[int]] = defaultdict(list)
+    for i, rot in enumerate(rotations):
+        by_resident[rot.resident_id].append(i)
+    for rows in by_resident.values():
+        rows.sort(key=lambda k: (rotations[k].start, rotations[k].end))
+        latest = rows[0]
+        for k in rows[1:]:
+            here, before = rotations[k], rotations[latest]
+            if here.start <= before.end:
+                yield Finding("rotations", k, "start",
+                              f"rotation {here.start}..{here.end} of resident '{here.resident_id}' "
+                              f"overlaps rotation {before.start}..{before.end} "
+                              f"(row {latest + 1})", str(here.start),
+                              f"a start after {before.end}")
+            if here.end > before.end:
+                latest = k
+
+
+# ---------------------------------------------------------------------------
+# Program
+# ---------------------------------------------------------------------------
+
+
+class ProgramIndex:
+    """Dense integer indexes of a Program for solvers (row number <-> id).
+
+    Row numbers are positions in the Program's tuples (inactive people included);
+    ``active_*`` masks select the people who take part in a run.
+
+    Examples
+    --------
+    >>> from coachmatch.datasets import synthetic
+    >>> index = synthetic("small").index
+    >>> index.coach[index.coach_ids[3]]
+    3
+    """
+
+    def __init__(self, program: Program) -> None:
+        self.resident_ids: tuple[str, ...] = tuple(r.resident_id for r in program.residents)
+        self.coach_ids: tuple[str, ...] = tuple(c.coach_id for c in program.coaches)
+        self.site_ids: tuple[str, ...] = tuple(s.site_id for s in program.sites)
+        self.resident: dict[str, int] = {k: i for i, k in enumerate(self.resident_ids)}
+        self.coach: dict[str, int] = {k: i for i, k in enumerate(self.coach_ids)}
+        self.site: dict[str, int] = {k: i for i, k in enumerate(self.site_ids)}
+        self.active_residents: npt.NDArray[np.bool_] = np.array(
+            [r.active for r in program.residents], dtype=bool)
+        self.active_coaches: npt.NDArray[np.bool_] = np.array(
+            [c.active for c in program.coaches], dtype=bool)
+        self.coach_site: npt.NDArray[np.int64] = np.array(
+            [self.site[c.site_id] for c in program.coaches], dtype=np.int64)
+        self.capacity: npt.NDArray[np.int64] = np.array(
+            [program.capacity(c) for c in program.coaches], dtype=np.int64)
+        self.min_load: npt.NDArray[np.int64] = np.array(
+            [program.min_load(c) for c in program.coaches], dtype=np.int64)
+
+
+class ProgramHeader(BaseModel):
+    """The top of ``program.toml``: the program's name, time zone and horizon.
+
+    Examples
+    --------
+    >>> ProgramHeader(name="Demo", timezone="America/Toronto",
+    ...               start="2026-07-01", end="2027-06-30").end.isoformat()
+    '2027-06-30'
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    timezone: str
+    start: date
+    end: date
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            close = closest(value, sorted(available_timezones()))
+            hint = f"; did you mean '{close}'?" if close else ""
+            raise ValueError(f"unknown time zone '{value}'{hint}") from None
+        return value
+
+    @field_validator("end")
+    @classmethod
+    def _horizon(cls, end: date, info: ValidationInfo) -> date:
+        result: date = _end_after_start(end, info, strictly=False)
+        return result
+
+
+class Program(ProgramHeader):
+    """A whole coaching program: horizon, policy and every table of SPEC §2.
+
+    Build one with :func:`coachmatch.load_program`, :meth:`from_frames`,
+    :meth:`model_validate_json`, or directly from row models. Construction checks
+    every cross-table rule and raises :class:`~coachmatch.ProgramError` listing
+    all problems.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> program = Program(
+    ...     name="Demo", timezone="America/Toronto", start=date(2026, 7, 1), end=date(2027, 6, 30),
+    ...     sites=[Site(site_id="tgh", name="Toronto General")],
+    ...     coaches=[Coach(coach_id="C1", name="Dr. A", site_id="tgh")],
+    ...     residents=[Resident(resident_id="R1", name="B")])
+    >>> program.with_policy(max_caseload=5).capacity(program.coaches[0])
+    5
+    """
+
+    policy: Policy = Policy()
+    sites: tuple[Site, ...]
+    travel: tuple[TravelTime, ...] = ()
+    coaches: tuple[Coach, ...]
+    residents: tuple[Resident, ...]
+    panels: tuple[Panel, ...] = ()
+    questions: tuple[Question, ...] = ()
+    survey: tuple[Answer, ...] = ()
+    rotations: tuple[Rotation, ...] = ()
+    availability: tuple[AvailabilityWindow, ...] = ()
+    busy: tuple[BusyInterval, ...] = ()
+    requests: tuple[Request, ...] = ()
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as error:
+            raise _program_error(error, data) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:
+        """Validate a mapping into a Program; problems raise :class:`ProgramError`."""
+        try:
+            return super().model_validate(obj, **kwargs)
+        except ValidationError as error:
+            raise _program_error(error, obj) from None
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, **kwargs: Any) -> Self:
+        """Validate JSON (from :meth:`model_dump_json`); problems raise :class:`ProgramError`.
+
+        Examples
+        --------
+        >>> from coachmatch.datasets import synthetic
+        >>> program = synthetic("small")
+        >>> Program.model_validate_json(program.model_dump_json()) == program
+        True
+        """
+        try:
+            return super().model_validate_json(json_data, **kwargs)
+        except ValidationError as error:
+            raise _program_error(error, None) from None
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> Self:
+        if isinstance(info.context, dict) and info.context.get("checked"):
+            return self
+        findings = find_problems(self.tables(), self.policy)
+        if findings:
+            raise ProgramError([f.to_problem() for f in findings], f"program '{self.name}'")
+        return self
+
+    # -- access -----------------------------------------------------------
+
+    def tables(self) -> dict[str, tuple[Any, ...]]:
+        """The tables by name (``"coaches"`` -> tuple of :class:`Coach`), in file order."""
+        return {name: getattr(self, name) for name in TABLES}
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The program's time zone."""
+        return ZoneInfo(self.timezone)
+
+    @cached_property
+    def index(self) -> ProgramIndex:
+        """Dense integer indexes for solvers, built once per Program."""
+        return ProgramIndex(self)
+
+    def capacity(self, coach: Coach) -> int:
+        """The caseload cap in force for ``coach`` (its own, else the policy's)."""
+        return self.policy.max_caseload if coach.capacity is None else coach.capacity
+
+    def min_load(self, coach: Coach) -> int:
+        """The minimum caseload in force for ``coach`` (its own, else the policy's)."""
+        return self.policy.min_caseload if coach.min_load is None else coach.min_load
+
+    def panel_members(self) -> dict[str, tuple[str, ...]]:
+        """Members of each panel: the listed members plus coaches naming it, sorted."""
+        members: dict[str, set[str]] = {p.panel_id: set(p.members) for p in self.panels}
+        for coach in self.coaches:
+            for panel in coach.committee_panels:
+                members.setdefault(panel, set()).add(coach.coach_id)
+        return {panel: tuple(sorted(ids)) for panel, ids in members.items()}
+
+    # -- what-if copies ---------------------------------------------------
+
+    def replace(self, **changes: Any) -> Program:
+        """A re-validated copy with some fields replaced.
+
+        Examples
+        --------
+        >>> from coachmatch.datasets import synthetic
+        >>> program = synthetic("small")
+        >>> extra = program.coaches[0].model_copy(update={"coach_id": "C-new"})
+        >>> len(program.replace(coaches=program.coaches + (extra,)).coaches)
+        21
+        """
+        data = {name: getattr(self, name) for name in type(self).model_fields}
+        unknown = set(changes) - set(data)
+        if unknown:
+            raise TypeError(f"Program has no field {sorted(unknown)[0]!r}")
+        data.update(changes)
+        return type(self).model_validate(data)
+
+    def with_policy(self, **changes: Any) -> Program:
+        """A copy whose policy has some keys changed, for what-if analysis.
+
+        Examples
+        --------
+        >>> from coachmatch.datasets import synthetic
+        >>> synthetic("small").with_policy(max_caseload=5).policy.max_caseload
+        5
+        """
+        policy = Policy.model_validate({**self.policy.model_dump(), **changes})
+        return self.replace(policy=policy)
+
+    # -- display ------------------------------------------------------------
+
+    def summary(self) -> str:
+        """A short plain-text summary: counts, horizon and policy."""
+        return "\n".join(f"{key}: {value}" if key else value for key, value in self._facts())
+
+    def _facts(self) -> list[tuple[str, str]]:
+        active_r = sum(r.active for r in self.residents)
+        active_c = sum(c.active for c in self.coaches)
+        capacity = sum(self.capacity(c) for c in self.coaches if c.active)
+        programs = sorted({r.program for r in self.residents if r.program})
+        days = (self.end - self.start).days + 1
+        p = self.policy
+        changed = {k: v for k, v in p.model_dump().items() if v != Policy.model_fields[k].default}
+        policy = ", ".join(f"{k}={_show(v)}" for k, v in changed.items()) or "defaults"
+        return [
+            ("program", self.name),
+            ("horizon", f"{self.start} to {self.end} ({days} days, {self.timezone})"),
+            ("residents", f"{active_r} active of {len(self.residents)}"
+                          + (f" in {len(programs)} programs" if programs else "")),
+            ("coaches", f"{active_c} active of {len(self.coaches)}, total capacity {capacity}"),
+            ("sites", str(len(self.sites))),
+            ("rotations", str(len(self.rotations))),
+            ("panels", str(len(self.panel_members()))),
+            ("survey", f"{len(self.questions)} questions, {len(self.survey)} answers"),
+            ("availability", f"{len(self.availability)} weekly windows, "
+                             f"{len(self.busy)} busy intervals"),
+            ("requests", str(len(self.requests))),
+            ("policy", policy),
+        ]
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return (f"Program(name={self.name!r}, residents={len(self.residents)}, "
+                f"coaches={len(self.coaches)}, sites={len(self.sites)}, "
+                f"start={self.start}, end={self.end})")
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><th style='text-align:left'>{escape(k)}</th>"
+                       f"<td style='text-align:left'>{escape(v)}</td></tr>"
+                       for k, v in self._facts())
+        return f"<table class='coachmatch-program'>{rows}</table>"
+
+    # -- DataFrames (implemented in coachmatch.io.frames) ---------------------
+
+    @classmethod
+    def from_frames(cls, meta: Mapping[str, Any], **frames: Any) -> Program:
+        """Build a Program from DataFrames with the columns of the program folder.
+
+        Parameters
+        ----------
+        meta : mapping
+            The contents of ``program.toml``: ``name``, ``timezone``, ``start``,
+            ``end`` and optionally ``policy`` (a mapping or :class:`Policy`).
+        **frames : pandas.DataFrame
+            One per table, named like the files without ``.csv`` (``sites``,
+            ``coaches``, ``residents``, ``rotations``, ...). List cells may be
+            Python lists or ``;``-separated strings; empty cells (NaN, None or
+            ``""``) take the defaults.
+
+        Raises
+        ------
+        ProgramError
+            Listing every problem, located by frame name, row and column.
+
+        Examples
+        --------
+        >>> from coachmatch.datasets import synthetic
+        >>> program = synthetic("small")
+        >>> frames = program.to_frames()
+        >>> Program.from_frames(frames.pop("program"), **frames) == program
+        True
+        """
+        from coachmatch.io.frames import program_from_frames
+
+        return program_from_frames(meta, frames)
+
+    def to_frames(self) -> dict[str, Any]:
+        """The program as DataFrames, one per table, plus ``"program"`` (a dict).
+
+        List cells are ``;``-joined strings so that ``frame.to_csv`` writes the
+        folder format; busy times are time-zone-aware timestamps.
+        """
+        from coachmatch.io.frames import program_to_frames
+
+        return program_to_frames(self)
+
+
+def _program_error(error: ValidationError, data: Any) -> ProgramError:
+    name = data.get("name") if isinstance(data, Mapping) else None
+    source = f"program '{name}'" if isinstance(name, str) and name else "the program"
+    return ProgramError(pydantic_problems(error, "program", None), source)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    return str(value)
+
+
+def closest(word: str, choices: Sequence[str]) -> str | None:
+    """The choice most like ``word`` (for 'did you mean' hints), or None."""
+    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return match[0] if match else None
