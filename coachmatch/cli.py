@@ -45,13 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``coachmatch`` command."""
     parser = argparse.ArgumentParser(
         prog="coachmatch",
-        description="Pair medical residents with faculty coaches and plan their meetings.")
+        description="Pair medical residents with faculty coaches and plan their meetings.",
+    )
     parser.add_argument("--version", action="version", version=f"coachmatch {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser(
-        "validate", help="check a program folder and print its summary or every problem",
+        "validate",
+        help="check a program folder and print its summary or every problem",
         description="Check a program folder (SPEC §2) and print a summary, or every problem "
-                    "with file, line and column. Exit status 0 when valid, 1 otherwise.")
+        "with file, line and column. Exit status 0 when valid, 1 otherwise.",
+    )
     validate.add_argument("folder", help="the program folder")
     validate.set_defaults(handler=_validate)
     return parser

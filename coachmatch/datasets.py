@@ -51,42 +51,192 @@ SIZES: dict[str, tuple[int, int, int, int]] = {
 }
 
 SPECIALTIES = (
-    "Psychiatry", "Internal Medicine", "Family Medicine", "Pediatrics", "General Surgery",
-    "Anesthesiology", "Emergency Medicine", "Obstetrics and Gynecology", "Neurology",
-    "Diagnostic Radiology", "Orthopedic Surgery", "Ophthalmology", "Dermatology",
-    "Physical Medicine and Rehabilitation", "Public Health", "Radiation Oncology",
-    "Otolaryngology", "Urology", "Cardiology", "Nephrology", "Gastroenterology",
-    "Critical Care", "Geriatric Medicine", "Palliative Medicine", "Pathology",
+    "Psychiatry",
+    "Internal Medicine",
+    "Family Medicine",
+    "Pediatrics",
+    "General Surgery",
+    "Anesthesiology",
+    "Emergency Medicine",
+    "Obstetrics and Gynecology",
+    "Neurology",
+    "Diagnostic Radiology",
+    "Orthopedic Surgery",
+    "Ophthalmology",
+    "Dermatology",
+    "Physical Medicine and Rehabilitation",
+    "Public Health",
+    "Radiation Oncology",
+    "Otolaryngology",
+    "Urology",
+    "Cardiology",
+    "Nephrology",
+    "Gastroenterology",
+    "Critical Care",
+    "Geriatric Medicine",
+    "Palliative Medicine",
+    "Pathology",
 )
-GENERIC_SERVICES = ("Inpatient", "Ambulatory", "Consults", "Emergency", "Community",
-                    "Night Float", "Selective", "Research")
+GENERIC_SERVICES = (
+    "Inpatient",
+    "Ambulatory",
+    "Consults",
+    "Emergency",
+    "Community",
+    "Night Float",
+    "Selective",
+    "Research",
+)
 FIRST_NAMES = (
-    "Amara", "Ben", "Chen", "Divya", "Eli", "Farah", "Gabriel", "Hana", "Ibrahim", "Jia",
-    "Kofi", "Leila", "Mateo", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Sanjay", "Tamar",
-    "Uzoma", "Vera", "Wen", "Ximena", "Yusuf", "Zoe", "Aiden", "Bianca", "Carlos", "Dara",
-    "Emeka", "Fiona", "Goran", "Ines", "Jonah", "Keiko", "Luca", "Maya", "Niko", "Olga",
-    "Pedro", "Rania", "Soren", "Talia", "Arjun", "Mei", "Tobi", "Noor", "Elena", "Kwame",
+    "Amara",
+    "Ben",
+    "Chen",
+    "Divya",
+    "Eli",
+    "Farah",
+    "Gabriel",
+    "Hana",
+    "Ibrahim",
+    "Jia",
+    "Kofi",
+    "Leila",
+    "Mateo",
+    "Nadia",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sanjay",
+    "Tamar",
+    "Uzoma",
+    "Vera",
+    "Wen",
+    "Ximena",
+    "Yusuf",
+    "Zoe",
+    "Aiden",
+    "Bianca",
+    "Carlos",
+    "Dara",
+    "Emeka",
+    "Fiona",
+    "Goran",
+    "Ines",
+    "Jonah",
+    "Keiko",
+    "Luca",
+    "Maya",
+    "Niko",
+    "Olga",
+    "Pedro",
+    "Rania",
+    "Soren",
+    "Talia",
+    "Arjun",
+    "Mei",
+    "Tobi",
+    "Noor",
+    "Elena",
+    "Kwame",
 )
 LAST_NAMES = (
-    "Abara", "Bergstrom", "Castellano", "Dhaliwal", "Eriksen", "Fontaine", "Gallo", "Haddad",
-    "Iwasaki", "Jovanovic", "Kowalczyk", "Lindqvist", "Mbeki", "Nakashima", "Okonkwo",
-    "Petrakis", "Quenneville", "Rahimi", "Sandoval", "Thibodeau", "Umarov", "Vasquez",
-    "Wojcik", "Xu", "Yilmaz", "Zielinski", "Achebe", "Bouchard", "Chaudhry", "Delacroix",
-    "Esposito", "Ferreira", "Grewal", "Halvorsen", "Ivanova", "Jaramillo", "Kanagaratnam",
-    "Lachance", "Moreau", "Nwosu", "Ostrowski", "Papadopoulos", "Rossi", "Sivakumar",
-    "Tremblay", "Varga", "Whitehorse", "Yamamoto", "Zhou", "Ahmadi",
+    "Abara",
+    "Bergstrom",
+    "Castellano",
+    "Dhaliwal",
+    "Eriksen",
+    "Fontaine",
+    "Gallo",
+    "Haddad",
+    "Iwasaki",
+    "Jovanovic",
+    "Kowalczyk",
+    "Lindqvist",
+    "Mbeki",
+    "Nakashima",
+    "Okonkwo",
+    "Petrakis",
+    "Quenneville",
+    "Rahimi",
+    "Sandoval",
+    "Thibodeau",
+    "Umarov",
+    "Vasquez",
+    "Wojcik",
+    "Xu",
+    "Yilmaz",
+    "Zielinski",
+    "Achebe",
+    "Bouchard",
+    "Chaudhry",
+    "Delacroix",
+    "Esposito",
+    "Ferreira",
+    "Grewal",
+    "Halvorsen",
+    "Ivanova",
+    "Jaramillo",
+    "Kanagaratnam",
+    "Lachance",
+    "Moreau",
+    "Nwosu",
+    "Ostrowski",
+    "Papadopoulos",
+    "Rossi",
+    "Sivakumar",
+    "Tremblay",
+    "Varga",
+    "Whitehorse",
+    "Yamamoto",
+    "Zhou",
+    "Ahmadi",
 )
-LANGUAGES = ("English", "French", "Mandarin", "Cantonese", "Punjabi", "Tamil", "Farsi",
-             "Spanish", "Portuguese", "Tagalog", "Arabic", "Urdu", "Italian", "Korean")
-LIFE_EXPERIENCES = ("parent or caregiver", "first in family in medicine",
-                    "international medical graduate", "grew up rural or remote",
-                    "2SLGBTQIA+", "career before medicine", "competitive athlete",
-                    "lived experience of mental illness", "Indigenous", "Black", "newcomer")
-RESEARCH = ("clinical research", "medical education", "quality improvement", "basic science",
-            "health policy", "not now")
-CAREER_EXTRAS = ("academic career", "community practice", "global health", "leadership",
-                 "teaching", "research")
-PROTECTED_HALF_DAY = ("wed", time(13), time(17))
+LANGUAGES = (
+    "English",
+    "French",
+    "Mandarin",
+    "Cantonese",
+    "Punjabi",
+    "Tamil",
+    "Farsi",
+    "Spanish",
+    "Portuguese",
+    "Tagalog",
+    "Arabic",
+    "Urdu",
+    "Italian",
+    "Korean",
+)
+LIFE_EXPERIENCES = (
+    "parent or caregiver",
+    "first in family in medicine",
+    "international medical graduate",
+    "grew up rural or remote",
+    "2SLGBTQIA+",
+    "career before medicine",
+    "competitive athlete",
+    "lived experience of mental illness",
+    "Indigenous",
+    "Black",
+    "newcomer",
+)
+RESEARCH = (
+    "clinical research",
+    "medical education",
+    "quality improvement",
+    "basic science",
+    "health policy",
+    "not now",
+)
+CAREER_EXTRAS = (
+    "academic career",
+    "community practice",
+    "global health",
+    "leadership",
+    "teaching",
+    "research",
+)
+PROTECTED_HALF_DAY: tuple[str, time, time] = ("wed", time(13), time(17))
 
 
 def toronto_sites() -> list[Site]:
@@ -97,11 +247,21 @@ def toronto_sites() -> list[Site]:
     >>> [s.site_id for s in toronto_sites()][:3]
     ['camh-queen', 'camh-college', 'tgh']
     """
-    text = resources.files("coachmatch").joinpath("data/toronto-hospital-sites.csv").read_text(
-        encoding="utf-8")
-    return [Site(site_id=row["site_id"], name=row["name"], address=row["address"],
-                 lat=float(row["lat"]), lon=float(row["lon"]))
-            for row in csv.DictReader(text.splitlines())]
+    text = (
+        resources.files("coachmatch")
+        .joinpath("data/toronto-hospital-sites.csv")
+        .read_text(encoding="utf-8")
+    )
+    return [
+        Site(
+            site_id=row["site_id"],
+            name=row["name"],
+            address=row["address"],
+            lat=float(row["lat"]),
+            lon=float(row["lon"]),
+        )
+        for row in csv.DictReader(text.splitlines())
+    ]
 
 
 def _sites(n: int, rng: np.random.Generator) -> list[Site]:
@@ -110,8 +270,15 @@ def _sites(n: int, rng: np.random.Generator) -> list[Site]:
     for k in range(n - len(real)):
         lat = float(np.round(rng.uniform(43.58, 43.86), 5))
         lon = float(np.round(rng.uniform(-79.65, -79.20), 5))
-        extra.append(Site(site_id=f"clinic-{k + 1:02d}", name=f"Community Clinic {k + 1}",
-                          address=f"{100 + 17 * k} Synthetic Ave, Toronto ON", lat=lat, lon=lon))
+        extra.append(
+            Site(
+                site_id=f"clinic-{k + 1:02d}",
+                name=f"Community Clinic {k + 1}",
+                address=f"{100 + 17 * k} Synthetic Ave, Toronto ON",
+                lat=lat,
+                lon=lon,
+            )
+        )
     return real + extra
 
 
@@ -211,12 +378,16 @@ def synthetic(
         program_names = list(programs)
         n_prog = len(program_names)
     else:
-        program_names = [SPECIALTIES[k % len(SPECIALTIES)]
-                         + (f" {k // len(SPECIALTIES) + 1}" if k >= len(SPECIALTIES) else "")
-                         for k in range(n_prog)]
+        program_names = [
+            SPECIALTIES[k % len(SPECIALTIES)]
+            + (f" {k // len(SPECIALTIES) + 1}" if k >= len(SPECIALTIES) else "")
+            for k in range(n_prog)
+        ]
     if min(n_res, n_coach, n_site, n_prog) < 1 or n_coach < n_prog:
-        raise ValueError("synthetic needs at least one resident, site and program, "
-                         "and at least one coach per program")
+        raise ValueError(
+            "synthetic needs at least one resident, site and program, "
+            "and at least one coach per program"
+        )
     rng = np.random.default_rng(seed)
     zone = ZoneInfo("America/Toronto")
     end = date(start.year + 1, start.month, start.day) - timedelta(days=1)
@@ -229,12 +400,17 @@ def synthetic(
     # coaches follow residents: each program gets its share, at least one
     want = np.maximum(1, np.round(res_per_prog / n_res * n_coach)).astype(np.int64)
     coach_per_prog = _split_to(want, n_coach)
-    prog_sites = [sorted(rng.choice(n_site, size=min(n_site, int(rng.integers(3, 7))),
-                                    replace=False).tolist()) for _ in range(n_prog)]
+    prog_sites = [
+        sorted(
+            rng.choice(n_site, size=min(n_site, int(rng.integers(3, 7))), replace=False).tolist()
+        )
+        for _ in range(n_prog)
+    ]
 
     coach_prog = np.repeat(np.arange(n_prog), coach_per_prog)
-    coach_site = np.array([prog_sites[p][int(rng.integers(len(prog_sites[p])))]
-                           for p in coach_prog])
+    coach_site = np.array(
+        [prog_sites[p][int(rng.integers(len(prog_sites[p])))] for p in coach_prog]
+    )
     res_prog = np.repeat(np.arange(n_prog), res_per_prog)
     res_pgy = rng.choice([1, 2, 3, 4, 5], size=n_res, p=[0.22, 0.21, 0.2, 0.19, 0.18])
 
@@ -274,28 +450,38 @@ def synthetic(
             outside = [f"F{faculty_counter + j + 1:05d}" for j in range(3)]
             faculty_counter += 3
             pgy = f"PGY{_band_label(bands[k])}"
-            panel_list.append(Panel(panel_id=panel_id, name=f"{program_names[p]} {pgy} panel",
-                                    quorum=3, members=tuple(outside)))
+            panel_list.append(
+                Panel(
+                    panel_id=panel_id,
+                    name=f"{program_names[p]} {pgy} panel",
+                    quorum=3,
+                    members=tuple(outside),
+                )
+            )
 
     # -- coaches ---------------------------------------------------------------
     coach_names = _names(n_coach, rng, prefix="Dr. ")
     restricted = rng.random(n_coach) < 0.85
     virtual_ok = rng.random(n_coach) < 0.8
     coach_list = [
-        Coach(coach_id=f"C{c + 1:04d}", name=coach_names[c],
-              email=_email(coach_names[c], c + 1, "faculty.example.org"),
-              site_id=site_ids[coach_site[c]],
-              capacity=int(caps[c]) if explicit[c] else None,
-              committee_panels=tuple(coach_panels[c]),
-              programs=(program_names[coach_prog[c]],) if restricted[c] else (),
-              virtual_ok=bool(virtual_ok[c]))
+        Coach(
+            coach_id=f"C{c + 1:04d}",
+            name=coach_names[c],
+            email=_email(coach_names[c], c + 1, "faculty.example.org"),
+            site_id=site_ids[coach_site[c]],
+            capacity=int(caps[c]) if explicit[c] else None,
+            committee_panels=tuple(coach_panels[c]),
+            programs=(program_names[coach_prog[c]],) if restricted[c] else (),
+            virtual_ok=bool(virtual_ok[c]),
+        )
         for c in range(n_coach)
     ]
     coach_ids = [c.coach_id for c in coach_list]
 
     # -- rotations: 13 four-week blocks, the last one runs to the horizon end -----
-    blocks = [(start + timedelta(days=28 * b), start + timedelta(days=28 * b + 27))
-              for b in range(13)]
+    blocks = [
+        (start + timedelta(days=28 * b), start + timedelta(days=28 * b + 27)) for b in range(13)
+    ]
     blocks[-1] = (blocks[-1][0], end)
     coaches_at: dict[tuple[int, int], np.ndarray] = {}
     for p in range(n_prog):
@@ -326,9 +512,16 @@ def synthetic(
                         chosen.append(coach_ids[c])
                 else:
                     chosen.append(f"F{faculty_counter + 1 + supervisor_draw[r, b, j] % 500:05d}")
-            rotation_list.append(Rotation(
-                resident_id=f"R{r + 1:04d}", start=b_start, end=b_end, site_id=site_ids[s],
-                service=services[res_services[r, b]], supervisor_ids=tuple(chosen)))
+            rotation_list.append(
+                Rotation(
+                    resident_id=f"R{r + 1:04d}",
+                    start=b_start,
+                    end=b_end,
+                    site_id=site_ids[s],
+                    service=services[res_services[r, b]],
+                    supervisor_ids=tuple(chosen),
+                )
+            )
 
     # -- residents, with current coaches for most PGY2+ -------------------------
     res_names = _names(n_res, rng)
@@ -338,31 +531,52 @@ def synthetic(
         current[r] = int(pool[int(rng.integers(len(pool)))])
     inactive = rng.random(n_res) < 0.01
     resident_list = [
-        Resident(resident_id=f"R{r + 1:04d}", name=res_names[r],
-                 email=_email(res_names[r], r + 1, "residents.example.org"),
-                 program=program_names[res_prog[r]], pgy=int(res_pgy[r]),
-                 decision_panel=res_panel[r],
-                 current_coach_id=coach_ids[current[r]] if current[r] >= 0 else None,
-                 active=not inactive[r])
+        Resident(
+            resident_id=f"R{r + 1:04d}",
+            name=res_names[r],
+            email=_email(res_names[r], r + 1, "residents.example.org"),
+            program=program_names[res_prog[r]],
+            pgy=int(res_pgy[r]),
+            decision_panel=res_panel[r],
+            current_coach_id=coach_ids[current[r]] if current[r] >= 0 else None,
+            active=not inactive[r],
+        )
         for r in range(n_res)
     ]
 
     # -- survey --------------------------------------------------------------------
     careers = tuple(dict.fromkeys((*services, *CAREER_EXTRAS)))
     questions = [
-        Question(question_id="career", kind="multi", weight=2,
-                 text="Which career directions interest you?"),
-        Question(question_id="life", kind="multi",
-                 text="Which life experiences would you like your coach to share?"),
+        Question(
+            question_id="career",
+            kind="multi",
+            weight=2,
+            text="Which career directions interest you?",
+        ),
+        Question(
+            question_id="life",
+            kind="multi",
+            text="Which life experiences would you like your coach to share?",
+        ),
         Question(question_id="research", kind="single", text="Your main scholarly interest"),
-        Question(question_id="style", kind="scale", min=1, max=5,
-                 text="Coaching style: 1 = directive, 5 = facilitative"),
-        Question(question_id="language", kind="multi", weight=0.5,
-                 text="Languages you are comfortable speaking"),
+        Question(
+            question_id="style",
+            kind="scale",
+            min=1,
+            max=5,
+            text="Coaching style: 1 = directive, 5 = facilitative",
+        ),
+        Question(
+            question_id="language",
+            kind="multi",
+            weight=0.5,
+            text="Languages you are comfortable speaking",
+        ),
     ]
     answers: list[Answer] = []
-    people = [(c.coach_id, False) for c in coach_list] + [(r.resident_id, True)
-                                                          for r in resident_list]
+    people = [(c.coach_id, False) for c in coach_list] + [
+        (r.resident_id, True) for r in resident_list
+    ]
     answers_survey = rng.random(len(people)) < 0.88
     for (person, is_resident), answered in zip(people, answers_survey, strict=True):
         if not answered:
@@ -378,8 +592,14 @@ def synthetic(
             if rng.random() < 0.08:
                 continue  # skipped question
             importance = float(rng.integers(1, 4)) if is_resident else 1.0
-            answers.append(Answer(person_id=person, question_id=question.question_id,
-                                  answer=picks[question.question_id], importance=importance))
+            answers.append(
+                Answer(
+                    person_id=person,
+                    question_id=question.question_id,
+                    answer=picks[question.question_id],
+                    importance=importance,
+                )
+            )
 
     # -- availability: coaches' clinic-free windows; residents' protected half-day ---
     availability: list[AvailabilityWindow] = []
@@ -387,19 +607,29 @@ def synthetic(
         days = sorted(rng.choice(5, size=int(rng.integers(2, 4)), replace=False).tolist())
         for d in days:
             begin = int(rng.integers(8, 16))
-            availability.append(AvailabilityWindow(person_id=c.coach_id, weekday=WEEKDAYS[d],
-                                                   start=time(begin),
-                                                   end=time(begin + int(rng.integers(1, 3)))))
+            availability.append(
+                AvailabilityWindow(
+                    person_id=c.coach_id,
+                    weekday=WEEKDAYS[d],
+                    start=time(begin),
+                    end=time(begin + int(rng.integers(1, 3))),
+                )
+            )
     for r in resident_list:
         if rng.random() < 0.75:
-            day, begin, finish = PROTECTED_HALF_DAY
-            availability.append(AvailabilityWindow(person_id=r.resident_id, weekday=day,
-                                                   start=begin, end=finish))
+            weekday, half_day_start, half_day_end = PROTECTED_HALF_DAY
+            availability.append(
+                AvailabilityWindow(
+                    person_id=r.resident_id, weekday=weekday, start=half_day_start, end=half_day_end
+                )
+            )
             if rng.random() < 0.5:
                 d = int(rng.choice([0, 1, 3, 4]))
-                availability.append(AvailabilityWindow(person_id=r.resident_id,
-                                                       weekday=WEEKDAYS[d], start=time(16),
-                                                       end=time(18)))
+                availability.append(
+                    AvailabilityWindow(
+                        person_id=r.resident_id, weekday=WEEKDAYS[d], start=time(16), end=time(18)
+                    )
+                )
 
     # -- busy: conference weeks and one-off commitments ---------------------------
     busy: list[BusyInterval] = []
@@ -408,15 +638,22 @@ def synthetic(
             continue
         day = start + timedelta(days=int(rng.integers(0, (end - start).days - 7)))
         if rng.random() < 0.5:  # a week away
-            busy.append(BusyInterval(person_id=person,
-                                     start=datetime.combine(day, time(), tzinfo=zone),
-                                     end=datetime.combine(day + timedelta(days=7), time(),
-                                                          tzinfo=zone)))
+            busy.append(
+                BusyInterval(
+                    person_id=person,
+                    start=datetime.combine(day, time(), tzinfo=zone),
+                    end=datetime.combine(day + timedelta(days=7), time(), tzinfo=zone),
+                )
+            )
         else:
             hour = int(rng.integers(8, 17))
-            busy.append(BusyInterval(person_id=person,
-                                     start=datetime.combine(day, time(hour), tzinfo=zone),
-                                     end=datetime.combine(day, time(hour + 1), tzinfo=zone)))
+            busy.append(
+                BusyInterval(
+                    person_id=person,
+                    start=datetime.combine(day, time(hour), tzinfo=zone),
+                    end=datetime.combine(day, time(hour + 1), tzinfo=zone),
+                )
+            )
 
     # -- requests: a few forbids and prefers, rare requires that the rules allow ----
     requests: list[Request] = []
@@ -427,23 +664,41 @@ def synthetic(
         c = int(pool[int(rng.integers(len(pool)))])
         kind = ("forbid", "prefer", "require")[int(rng.choice(3, p=[0.45, 0.45, 0.10]))]
         if kind == "require":
-            allowed = (c not in supervisors_of[r] and res_panel[r] not in coach_panels[c]
-                       and c not in used and load[c] < caps[c] and not inactive[r])
+            allowed = (
+                c not in supervisors_of[r]
+                and res_panel[r] not in coach_panels[c]
+                and c not in used
+                and load[c] < caps[c]
+                and not inactive[r]
+            )
             if not allowed:
                 continue
             used.add(c)
             load[c] += 1
-        reason = {"forbid": "personal conflict", "prefer": "asked for by the resident",
-                  "require": "continuing a longitudinal clinic"}[kind]
-        requests.append(Request(resident_id=f"R{r + 1:04d}", coach_id=coach_ids[c], kind=kind,
-                                reason=reason))
+        reason = {
+            "forbid": "personal conflict",
+            "prefer": "asked for by the resident",
+            "require": "continuing a longitudinal clinic",
+        }[kind]
+        requests.append(
+            Request(resident_id=f"R{r + 1:04d}", coach_id=coach_ids[c], kind=kind, reason=reason)
+        )
 
     return Program(
         name=name or f"Synthetic {size or 'custom'} program (seed {seed})",
-        timezone="America/Toronto", start=start, end=end, policy=policy or Policy(),
-        sites=tuple(site_list), coaches=tuple(coach_list), residents=tuple(resident_list),
-        panels=tuple(panel_list), questions=tuple(questions), survey=tuple(answers),
-        rotations=tuple(rotation_list), availability=tuple(availability), busy=tuple(busy),
+        timezone="America/Toronto",
+        start=start,
+        end=end,
+        policy=policy or Policy(),
+        sites=tuple(site_list),
+        coaches=tuple(coach_list),
+        residents=tuple(resident_list),
+        panels=tuple(panel_list),
+        questions=tuple(questions),
+        survey=tuple(answers),
+        rotations=tuple(rotation_list),
+        availability=tuple(availability),
+        busy=tuple(busy),
         requests=tuple(requests),
     )
 
@@ -454,8 +709,7 @@ def _band_label(band: np.ndarray) -> str:
     return f"{low}" if low == high else f"{low}-{high}"
 
 
-def _pick(rng: np.random.Generator, options: Sequence[str], low: int, high: int
-          ) -> tuple[str, ...]:
+def _pick(rng: np.random.Generator, options: Sequence[str], low: int, high: int) -> tuple[str, ...]:
     count = int(rng.integers(low, high + 1))
     chosen = rng.choice(len(options), size=count, replace=False)
     return tuple(options[i] for i in sorted(chosen.tolist()))

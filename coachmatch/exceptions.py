@@ -130,17 +130,25 @@ def _expected(error: ErrorDetails, column: str) -> str:
         return phrases[kind]
     if kind == "literal_error":
         return f"one of {ctx.get('expected', '')}"
-    bounds = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
-              "less_than": "<"}
+    bounds = {
+        "greater_than_equal": ">=",
+        "greater_than": ">",
+        "less_than_equal": "<=",
+        "less_than": "<",
+    }
     if kind in bounds:
         limit = next(iter(ctx.values()), "")
         return f"a number {bounds[kind]} {limit}"
     return error["msg"]
 
 
-def pydantic_problems(error: ValidationError, file: str, line: int | None,
-                      cells: Mapping[str, Any] | None = None,
-                      column_line: Mapping[str, int] | None = None) -> list[Problem]:
+def pydantic_problems(
+    error: ValidationError,
+    file: str,
+    line: int | None,
+    cells: Mapping[str, Any] | None = None,
+    column_line: Mapping[str, int] | None = None,
+) -> list[Problem]:
     """Translate a pydantic ValidationError into located :class:`Problem` objects.
 
     Parameters
@@ -210,5 +218,11 @@ def decode_text(data: bytes, file: str) -> tuple[str | None, Problem | None]:
         line = data.count(b"\n", 0, error.start) + 1
         column = error.start - line_start + 1
         byte = f"0x{data[error.start]:02x}"
-        return None, Problem(file, line, str(column), f"not UTF-8: byte {byte}", byte,
-                             "UTF-8 text (in Excel: save as 'CSV UTF-8')")
+        return None, Problem(
+            file,
+            line,
+            str(column),
+            f"not UTF-8: byte {byte}",
+            byte,
+            "UTF-8 text (in Excel: save as 'CSV UTF-8')",
+        )

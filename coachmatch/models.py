@@ -23,7 +23,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from functools import cached_property
 from html import escape
 from typing import Annotated, Any, Literal, Self
@@ -96,8 +96,10 @@ def _split_list(value: Any) -> Any:
 _WEEKDAY_NAMES = {
     name: key
     for key, full in zip(
-        WEEKDAYS, ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
-        strict=True)
+        WEEKDAYS,
+        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+        strict=True,
+    )
     for name in (key, full)
 }
 
@@ -126,8 +128,11 @@ class _Record(BaseModel):
 def _end_after_start(end: Any, info: ValidationInfo, *, strictly: bool) -> Any:
     start = info.data.get("start")
     if start is not None and end is not None and (end <= start if strictly else end < start):
-        raise ValueError(f"end {end} is before start {start}" if end < start else
-                         f"end {end} is not after start {start}")
+        raise ValueError(
+            f"end {end} is before start {start}"
+            if end < start
+            else f"end {end} is not after start {start}"
+        )
     return end
 
 
@@ -144,12 +149,12 @@ class Site(_Record):
     name: str = Field(min_length=1)
     address: str = ""
     lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    lon: float | None = Field(default=None, ge=-180, le=180, validate_default=True)
 
     @field_validator("lon")
     @classmethod
     def _both_coordinates(cls, lon: float | None, info: ValidationInfo) -> float | None:
-        if (lon is None) != (info.data.get("lat") is None) and "lat" in info.data:
+        if "lat" in info.data and (lon is None) != (info.data["lat"] is None):
             raise ValueError("give both lat and lon, or neither")
         return lon
 
@@ -254,7 +259,7 @@ class Question(_Record):
     kind: Literal["multi", "single", "scale"]
     weight: float = Field(default=1.0, ge=0, allow_inf_nan=False)
     min: float | None = Field(default=None, allow_inf_nan=False)
-    max: float | None = Field(default=None, allow_inf_nan=False)
+    max: float | None = Field(default=None, allow_inf_nan=False, validate_default=True)
     text: str = ""
 
     @field_validator("max")
@@ -299,16 +304,37 @@ class AvailabilityWindow(_Record):
         return result
 
 
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+#: An aware date-time kept in UTC: Python compares and subtracts two date-times
+#: of the *same* zone by wall clock, ignoring the hour repeated when daylight
+#: saving ends; in UTC both are exact.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+
 class BusyInterval(_Record):
     """A one-off time a person cannot meet (``busy.csv`` or ``busy/<person_id>.ics``).
 
-    Times are time-zone aware; the loaders attach the program's time zone to the
-    local date-times of ``busy.csv``.
+    Times must be time-zone aware and are kept in UTC (the loaders attach the
+    program's time zone to the local date-times of ``busy.csv``); use
+    ``interval.start.astimezone(program.zone)`` for local time.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> from zoneinfo import ZoneInfo
+    >>> toronto = ZoneInfo("America/Toronto")
+    >>> busy = BusyInterval(person_id="C1", start=datetime(2026, 11, 1, 1, 30, tzinfo=toronto),
+    ...                     end=datetime(2026, 11, 1, 1, 30, fold=1, tzinfo=toronto))
+    >>> busy.end - busy.start  # the repeated hour at the end of daylight saving
+    datetime.timedelta(seconds=3600)
     """
 
     person_id: Id
-    start: AwareDatetime
-    end: AwareDatetime
+    start: UtcDatetime
+    end: UtcDatetime
 
     @field_validator("end")
     @classmethod
@@ -362,12 +388,22 @@ class Policy(BaseModel):
     seed: int = Field(default=0, ge=0)
     time_limit_s: float = Field(default=30.0, gt=0, allow_inf_nan=False)
 
+    @field_validator("min_caseload")
+    @classmethod
+    def _caseloads(cls, low: int, info: ValidationInfo) -> int:
+        high = info.data.get("max_caseload")
+        if high is not None and low > high:
+            raise ValueError(f"min_caseload {low} is greater than max_caseload {high}")
+        return low
+
     @field_validator("cadence_days")
     @classmethod
     def _cadence(cls, value: tuple[int, int]) -> tuple[int, int]:
         low, high = value
         if low < 1 or high < low:
-            raise ValueError("expected [shortest, longest] gap in days with 1 <= shortest <= longest")
+            raise ValueError(
+                "expected [shortest, longest] gap in days with 1 <= shortest <= longest"
+            )
         return value
 
     @field_validator("workday")
@@ -376,14 +412,6 @@ class Policy(BaseModel):
         if value[1] <= value[0]:
             raise ValueError("expected [start, end] with start before end")
         return value
-
-    @model_validator(mode="after")
-    def _caseloads(self) -> Self:
-        if self.min_caseload > self.max_caseload:
-            raise ValueError(
-                f"min_caseload {self.min_caseload} is greater than max_caseload {self.max_caseload}"
-            )
-        return self
 
 
 # ---------------------------------------------------------------------------
@@ -423,12 +451,19 @@ class Finding:
     refers_to: str | None = None
 
     def to_problem(self) -> Problem:
-        return Problem(self.table, self.row + 1, self.column, self.message, self.value,
-                       self.expected)
+        return Problem(
+            self.table, self.row + 1, self.column, self.message, self.value, self.expected
+        )
 
 
-_NOUN = {"sites": "site", "coaches": "coach", "residents": "resident", "panels": "panel",
-         "questions": "question", "people": "person"}
+_NOUN = {
+    "sites": "site",
+    "coaches": "coach",
+    "residents": "resident",
+    "panels": "panel",
+    "questions": "question",
+    "people": "person",
+}
 
 
 def find_problems(tables: Mapping[str, Sequence[Any]], policy: Policy) -> list[Finding]:
@@ -462,24 +497,47 @@ def find_problems(tables: Mapping[str, Sequence[Any]], policy: Policy) -> list[F
         for i, row in enumerate(get[table]):
             key = getattr(row, id_column)
             if key in seen:
-                found.append(Finding(table, i, id_column,
-                                     f"duplicate {id_column} '{key}' (first at row {seen[key] + 1})",
-                                     key, "an id used once"))
+                found.append(
+                    Finding(
+                        table,
+                        i,
+                        id_column,
+                        f"duplicate {id_column} '{key}' (first at row {seen[key] + 1})",
+                        key,
+                        "an id used once",
+                    )
+                )
             else:
                 seen[key] = i
         ids[table] = set(seen)
     for i, resident in enumerate(get["residents"]):
         if resident.resident_id in ids["coaches"]:
-            found.append(Finding("residents", i, "resident_id",
-                                 f"'{resident.resident_id}' is also a coach_id; a person id "
-                                 "must name one person", resident.resident_id,
-                                 "an id not used in coaches.csv"))
+            found.append(
+                Finding(
+                    "residents",
+                    i,
+                    "resident_id",
+                    f"'{resident.resident_id}' is also a coach_id; a person id "
+                    "must name one person",
+                    resident.resident_id,
+                    "an id not used in coaches.csv",
+                )
+            )
     ids["people"] = ids["coaches"] | ids["residents"]
 
     def ref(table: str, i: int, column: str, value: str | None, target: str) -> None:
         if value is not None and value not in ids[target]:
-            found.append(Finding(table, i, column, f"unknown {_NOUN[target]} '{value}'", value,
-                                 f"an id of {target}", refers_to=target))
+            found.append(
+                Finding(
+                    table,
+                    i,
+                    column,
+                    f"unknown {_NOUN[target]} '{value}'",
+                    value,
+                    f"an id of {target}",
+                    refers_to=target,
+                )
+            )
 
     check_panels = bool(get["panels"])
     for i, t in enumerate(get["travel"]):
@@ -494,9 +552,16 @@ def find_problems(tables: Mapping[str, Sequence[Any]], policy: Policy) -> list[F
         capacity = policy.max_caseload if c.capacity is None else c.capacity
         min_load = policy.min_caseload if c.min_load is None else c.min_load
         if min_load > capacity:
-            found.append(Finding("coaches", i, "min_load" if c.min_load is not None else "capacity",
-                                 f"min_load {min_load} is greater than capacity {capacity}",
-                                 str(min_load), f"a min_load of at most {capacity}"))
+            found.append(
+                Finding(
+                    "coaches",
+                    i,
+                    "min_load" if c.min_load is not None else "capacity",
+                    f"min_load {min_load} is greater than capacity {capacity}",
+                    str(min_load),
+                    f"a min_load of at most {capacity}",
+                )
+            )
     for i, r in enumerate(get["residents"]):
         ref("residents", i, "current_coach_id", r.current_coach_id, "coaches")
         if check_panels:
@@ -523,16 +588,24 @@ def find_problems(tables: Mapping[str, Sequence[Any]], policy: Policy) -> list[F
     return found
 
 
-def _duplicate_keys(found: list[Finding], table: str, rows: Sequence[Any],
-                    columns: tuple[str, str]) -> None:
+def _duplicate_keys(
+    found: list[Finding], table: str, rows: Sequence[Any], columns: tuple[str, str]
+) -> None:
     seen: dict[tuple[str, str], int] = {}
     for i, row in enumerate(rows):
         key = (getattr(row, columns[0]), getattr(row, columns[1]))
         if key in seen:
-            found.append(Finding(table, i, columns[1],
-                                 f"a second row for {columns[0]} '{key[0]}' and {columns[1]} "
-                                 f"'{key[1]}' (first at row {seen[key] + 1})", key[1],
-                                 "one row per pair"))
+            found.append(
+                Finding(
+                    table,
+                    i,
+                    columns[1],
+                    f"a second row for {columns[0]} '{key[0]}' and {columns[1]} "
+                    f"'{key[1]}' (first at row {seen[key] + 1})",
+                    key[1],
+                    "one row per pair",
+                )
+            )
         else:
             seen[key] = i
 
@@ -542,9 +615,14 @@ def _answer_problems(i: int, a: Answer, q: Question | None) -> Iterator[Finding]
         return
     cell = ";".join(a.answer)
     if q.kind in ("single", "scale") and len(a.answer) > 1:
-        yield Finding("survey", i, "answer",
-                      f"question '{q.question_id}' is '{q.kind}' and takes one answer, got "
-                      f"{len(a.answer)}", cell, "one value")
+        yield Finding(
+            "survey",
+            i,
+            "answer",
+            f"question '{q.question_id}' is '{q.kind}' and takes one answer, got {len(a.answer)}",
+            cell,
+            "one value",
+        )
     elif q.kind == "scale":
         assert q.min is not None and q.max is not None
         try:
@@ -552,12 +630,23 @@ def _answer_problems(i: int, a: Answer, q: Question | None) -> Iterator[Finding]
         except ValueError:
             x = math.nan
         if not math.isfinite(x):
-            yield Finding("survey", i, "answer", f"'{cell}' is not a number", cell,
-                          f"a number from {q.min:g} to {q.max:g}")
+            yield Finding(
+                "survey",
+                i,
+                "answer",
+                f"'{cell}' is not a number",
+                cell,
+                f"a number from {q.min:g} to {q.max:g}",
+            )
         elif not q.min <= x <= q.max:
-            yield Finding("survey", i, "answer",
-                          f"{cell} is outside the scale of question '{q.question_id}'", cell,
-                          f"a number from {q.min:g} to {q.max:g}")
+            yield Finding(
+                "survey",
+                i,
+                "answer",
+                f"{cell} is outside the scale of question '{q.question_id}'",
+                cell,
+                f"a number from {q.min:g} to {q.max:g}",
+            )
 
 
 def _overlapping_rotations(rotations: Sequence[Rotation]) -> Iterator[Finding]:
@@ -570,11 +659,16 @@ def _overlapping_rotations(rotations: Sequence[Rotation]) -> Iterator[Finding]:
         for k in rows[1:]:
             here, before = rotations[k], rotations[latest]
             if here.start <= before.end:
-                yield Finding("rotations", k, "start",
-                              f"rotation {here.start}..{here.end} of resident '{here.resident_id}' "
-                              f"overlaps rotation {before.start}..{before.end} "
-                              f"(row {latest + 1})", str(here.start),
-                              f"a start after {before.end}")
+                yield Finding(
+                    "rotations",
+                    k,
+                    "start",
+                    f"rotation {here.start}..{here.end} of resident '{here.resident_id}' "
+                    f"overlaps rotation {before.start}..{before.end} "
+                    f"(row {latest + 1})",
+                    str(here.start),
+                    f"a start after {before.end}",
+                )
             if here.end > before.end:
                 latest = k
 
@@ -606,15 +700,20 @@ class ProgramIndex:
         self.coach: dict[str, int] = {k: i for i, k in enumerate(self.coach_ids)}
         self.site: dict[str, int] = {k: i for i, k in enumerate(self.site_ids)}
         self.active_residents: npt.NDArray[np.bool_] = np.array(
-            [r.active for r in program.residents], dtype=bool)
+            [r.active for r in program.residents], dtype=bool
+        )
         self.active_coaches: npt.NDArray[np.bool_] = np.array(
-            [c.active for c in program.coaches], dtype=bool)
+            [c.active for c in program.coaches], dtype=bool
+        )
         self.coach_site: npt.NDArray[np.int64] = np.array(
-            [self.site[c.site_id] for c in program.coaches], dtype=np.int64)
+            [self.site[c.site_id] for c in program.coaches], dtype=np.int64
+        )
         self.capacity: npt.NDArray[np.int64] = np.array(
-            [program.capacity(c) for c in program.coaches], dtype=np.int64)
+            [program.capacity(c) for c in program.coaches], dtype=np.int64
+        )
         self.min_load: npt.NDArray[np.int64] = np.array(
-            [program.min_load(c) for c in program.coaches], dtype=np.int64)
+            [program.min_load(c) for c in program.coaches], dtype=np.int64
+        )
 
 
 class ProgramHeader(BaseModel):
@@ -806,15 +905,20 @@ class Program(ProgramHeader):
         return [
             ("program", self.name),
             ("horizon", f"{self.start} to {self.end} ({days} days, {self.timezone})"),
-            ("residents", f"{active_r} active of {len(self.residents)}"
-                          + (f" in {len(programs)} programs" if programs else "")),
+            (
+                "residents",
+                f"{active_r} active of {len(self.residents)}"
+                + (f" in {_count(len(programs), 'program')}" if programs else ""),
+            ),
             ("coaches", f"{active_c} active of {len(self.coaches)}, total capacity {capacity}"),
             ("sites", str(len(self.sites))),
             ("rotations", str(len(self.rotations))),
             ("panels", str(len(self.panel_members()))),
             ("survey", f"{len(self.questions)} questions, {len(self.survey)} answers"),
-            ("availability", f"{len(self.availability)} weekly windows, "
-                             f"{len(self.busy)} busy intervals"),
+            (
+                "availability",
+                f"{len(self.availability)} weekly windows, {len(self.busy)} busy intervals",
+            ),
             ("requests", str(len(self.requests))),
             ("policy", policy),
         ]
@@ -823,14 +927,18 @@ class Program(ProgramHeader):
         return self.summary()
 
     def __repr__(self) -> str:
-        return (f"Program(name={self.name!r}, residents={len(self.residents)}, "
-                f"coaches={len(self.coaches)}, sites={len(self.sites)}, "
-                f"start={self.start}, end={self.end})")
+        return (
+            f"Program(name={self.name!r}, residents={len(self.residents)}, "
+            f"coaches={len(self.coaches)}, sites={len(self.sites)}, "
+            f"start={self.start}, end={self.end})"
+        )
 
     def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><th style='text-align:left'>{escape(k)}</th>"
-                       f"<td style='text-align:left'>{escape(v)}</td></tr>"
-                       for k, v in self._facts())
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{escape(k)}</th>"
+            f"<td style='text-align:left'>{escape(v)}</td></tr>"
+            for k, v in self._facts()
+        )
         return f"<table class='coachmatch-program'>{rows}</table>"
 
     # -- DataFrames (implemented in coachmatch.io.frames) ---------------------
@@ -882,6 +990,10 @@ def _program_error(error: ValidationError, data: Any) -> ProgramError:
     name = data.get("name") if isinstance(data, Mapping) else None
     source = f"program '{name}'" if isinstance(name, str) and name else "the program"
     return ProgramError(pydantic_problems(error, "program", None), source)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _show(value: Any) -> str:

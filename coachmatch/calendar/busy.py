@@ -42,14 +42,30 @@ def _structure_problems(file: str, lines: list[tuple[int, str]]) -> list[Problem
     problems: list[Problem] = []
     if not lines or lines[0][1].strip().upper() != "BEGIN:VCALENDAR":
         first = lines[0][0] if lines else 1
-        problems.append(Problem(file, first, None, "not an iCalendar file",
-                                lines[0][1][:40] if lines else None, "BEGIN:VCALENDAR"))
+        problems.append(
+            Problem(
+                file,
+                first,
+                None,
+                "not an iCalendar file",
+                lines[0][1][:40] if lines else None,
+                "BEGIN:VCALENDAR",
+            )
+        )
         return problems
     stack: list[str] = []
     for number, line in lines:
         if not _CONTENT_LINE.match(line):
-            problems.append(Problem(file, number, None, "malformed content line", line[:60],
-                                    "NAME:value or NAME;PARAM=x:value"))
+            problems.append(
+                Problem(
+                    file,
+                    number,
+                    None,
+                    "malformed content line",
+                    line[:60],
+                    "NAME:value or NAME;PARAM=x:value",
+                )
+            )
             continue
         name, _, value = line.partition(":")
         key = name.split(";")[0].upper()
@@ -57,13 +73,30 @@ def _structure_problems(file: str, lines: list[tuple[int, str]]) -> list[Problem
             stack.append(value.strip().upper())
         elif key == "END":
             if not stack or stack[-1] != value.strip().upper():
-                problems.append(Problem(file, number, "END", f"END:{value} without BEGIN:{value}",
-                                        line, f"END:{stack[-1]}" if stack else None))
+                problems.append(
+                    Problem(
+                        file,
+                        number,
+                        "END",
+                        f"END:{value} without BEGIN:{value}",
+                        line,
+                        f"END:{stack[-1]}" if stack else None,
+                    )
+                )
+                break  # the nesting is lost; later ENDs would only repeat this
             else:
                 stack.pop()
     if stack and not problems:
-        problems.append(Problem(file, lines[-1][0], None, f"BEGIN:{stack[-1]} is never closed",
-                                None, f"END:{stack[-1]}"))
+        problems.append(
+            Problem(
+                file,
+                lines[-1][0],
+                None,
+                f"BEGIN:{stack[-1]} is never closed",
+                None,
+                f"END:{stack[-1]}",
+            )
+        )
     return problems
 
 
@@ -83,8 +116,9 @@ def _to_local(value: date | datetime, zone: ZoneInfo) -> datetime:
     return value.astimezone(zone)
 
 
-def busy_from_ics(data: bytes, person_id: str, file: str, zone: ZoneInfo, start: date,
-                  end: date) -> tuple[list[BusyInterval], list[Problem]]:
+def busy_from_ics(
+    data: bytes, person_id: str, file: str, zone: ZoneInfo, start: date, end: date
+) -> tuple[list[BusyInterval], list[Problem]]:
     """Expand one iCalendar file into busy intervals within the horizon.
 
     Parameters
@@ -115,8 +149,9 @@ def busy_from_ics(data: bytes, person_id: str, file: str, zone: ZoneInfo, start:
     ...        b"END:VEVENT\\r\\nEND:VCALENDAR\\r\\n")
     >>> busy, problems = busy_from_ics(ics, "C01", "busy/C01.ics", ZoneInfo("America/Toronto"),
     ...                                date(2026, 7, 1), date(2027, 6, 30))
-    >>> busy[0].start.isoformat(), busy[0].end.isoformat()
-    ('2026-11-10T00:00:00-05:00', '2026-11-11T00:00:00-05:00')
+    >>> toronto = ZoneInfo("America/Toronto")
+    >>> [t.astimezone(toronto).isoformat() for t in (busy[0].start, busy[0].end)]
+    ['2026-11-10T00:00:00-05:00', '2026-11-11T00:00:00-05:00']
     """
     text, problem = decode_text(data, file)
     if text is None:
@@ -128,14 +163,25 @@ def busy_from_ics(data: bytes, person_id: str, file: str, zone: ZoneInfo, start:
     try:
         calendar = icalendar.Calendar.from_ical(text)
     except ValueError as error:
-        return [], [Problem(file, None, None, f"unreadable iCalendar: {error}", None,
-                            "an RFC 5545 calendar")]
+        return [], [
+            Problem(
+                file, None, None, f"unreadable iCalendar: {error}", None, "an RFC 5545 calendar"
+            )
+        ]
     for component in calendar.walk():
         for prop, message in getattr(component, "errors", []):
             broken = component.get(prop)
             raw = str(getattr(broken, "to_ical", lambda: b"")().decode()) if broken else ""
-            problems.append(Problem(file, _locate(lines, prop, raw) if raw else None, prop,
-                                    str(message), raw or None, f"a valid {prop} value"))
+            problems.append(
+                Problem(
+                    file,
+                    _locate(lines, prop, raw) if raw else None,
+                    prop,
+                    str(message),
+                    raw or None,
+                    f"a valid {prop} value",
+                )
+            )
     if problems:
         return [], problems
     begin = datetime.combine(start, time(), tzinfo=zone)
@@ -143,8 +189,16 @@ def busy_from_ics(data: bytes, person_id: str, file: str, zone: ZoneInfo, start:
     try:
         events: list[Any] = recurring_ical_events.of(calendar).between(begin, stop)
     except Exception as error:  # the library raises several types for bad recurrences
-        return [], [Problem(file, None, None, f"cannot expand recurring events: {error}", None,
-                            "valid RRULE, RDATE and EXDATE properties")]
+        return [], [
+            Problem(
+                file,
+                None,
+                None,
+                f"cannot expand recurring events: {error}",
+                None,
+                "valid RRULE, RDATE and EXDATE properties",
+            )
+        ]
     busy: list[BusyInterval] = []
     for event in events:
         if str(event.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
@@ -164,8 +218,7 @@ def busy_from_ics(data: bytes, person_id: str, file: str, zone: ZoneInfo, start:
         if last is None:
             continue  # an instant (no DTEND, no DURATION) blocks no time
         interval_start, interval_end = _to_local(first, zone), _to_local(last, zone)
-        if interval_end > interval_start:
-            busy.append(BusyInterval(person_id=person_id, start=interval_start,
-                                     end=interval_end))
+        if interval_end.timestamp() > interval_start.timestamp():  # exact across DST
+            busy.append(BusyInterval(person_id=person_id, start=interval_start, end=interval_end))
     busy.sort(key=lambda b: (b.start, b.end))
     return busy, []

@@ -75,8 +75,11 @@ def load_program(folder: str | os.PathLike[str]) -> Program:
     problems: list[Problem] = []
     for name in REQUIRED_FILES:
         if not (root / name).is_file():
-            problems.append(Problem(name, None, None, "required file is missing", None,
-                                    f"a file {name} in {root}"))
+            problems.append(
+                Problem(
+                    name, None, None, "required file is missing", None, f"a file {name} in {root}"
+                )
+            )
     meta: dict[str, Any] = {}
     if (root / "program.toml").is_file():
         meta, meta_problems = _read_toml(root / "program.toml")
@@ -84,13 +87,14 @@ def load_program(folder: str | os.PathLike[str]) -> Program:
     zone = ZoneInfo(meta["timezone"]) if "timezone" in meta else None
     parsed: dict[str, ParsedTable] = {}
     for table in TABLES:
-        parsed[table] = ParsedTable()
         path = root / f"{table}.csv"
+        parsed[table] = ParsedTable(complete=path.is_file() or f"{table}.csv" not in REQUIRED_FILES)
         if not path.is_file():
             continue
         raw, read_problems = read_csv(path.read_bytes(), path.name, table)
         problems.extend(read_problems)
         if raw is None:
+            parsed[table].complete = False
             continue
         for note in unknown_columns(raw):
             warnings.warn(note, ProgramWarning, stacklevel=2)
@@ -100,26 +104,46 @@ def load_program(folder: str | os.PathLike[str]) -> Program:
     return assemble(meta, parsed, problems, f"program folder '{root}'", FILE_ORDER)
 
 
-def _read_busy_calendars(root: Path, meta: dict[str, Any],
-                         parsed: dict[str, ParsedTable]) -> list[Problem]:
+def _read_busy_calendars(
+    root: Path, meta: dict[str, Any], parsed: dict[str, ParsedTable]
+) -> list[Problem]:
     folder = root / "busy"
     if not folder.is_dir():
         return []
-    people = {getattr(m, key) for table, key in (("coaches", "coach_id"),
-                                                  ("residents", "resident_id"))
-              for m in parsed[table].models} | parsed["coaches"].failed_ids \
+    people = (
+        {
+            getattr(m, key)
+            for table, key in (("coaches", "coach_id"), ("residents", "resident_id"))
+            for m in parsed[table].models
+        }
+        | parsed["coaches"].failed_ids
         | parsed["residents"].failed_ids
+    )
     problems: list[Problem] = []
     for path in sorted(folder.glob("*.ics")):
         file = f"busy/{path.name}"
         if path.stem not in people:
-            problems.append(Problem(file, None, None, f"unknown person '{path.stem}'",
-                                    path.stem, "a file named <coach_id or resident_id>.ics"))
+            problems.append(
+                Problem(
+                    file,
+                    None,
+                    None,
+                    f"unknown person '{path.stem}'",
+                    path.stem,
+                    "a file named <coach_id or resident_id>.ics",
+                )
+            )
             continue
         if not {"timezone", "start", "end"} <= set(meta):
             continue  # program.toml is broken and reported; the horizon is unknown
-        busy, ics_problems = busy_from_ics(path.read_bytes(), path.stem, file,
-                                           ZoneInfo(meta["timezone"]), meta["start"], meta["end"])
+        busy, ics_problems = busy_from_ics(
+            path.read_bytes(),
+            path.stem,
+            file,
+            ZoneInfo(meta["timezone"]),
+            meta["start"],
+            meta["end"],
+        )
         problems.extend(ics_problems)
         parsed["busy"].extend(ParsedTable(list(busy), [(file, 1)] * len(busy)))
     return problems
@@ -142,23 +166,45 @@ def read_csv(data: bytes, file: str, table: str) -> tuple[RawTable | None, list[
         if header is None or not any(cell.strip() for cell in header):
             model, _ = TABLES[table]
             required = [n for n, f in model.model_fields.items() if f.is_required()]
-            return None, [Problem(file, 1, None, "the file is empty", None,
-                                  "a header row with columns " + ", ".join(required))]
+            return None, [
+                Problem(
+                    file,
+                    1,
+                    None,
+                    "the file is empty",
+                    None,
+                    "a header row with columns " + ", ".join(required),
+                )
+            ]
         columns = [cell.strip() for cell in header]
         rows: list[tuple[int, dict[str, Any]]] = []
         line = reader.line_num + 1
         for record in reader:
-            if len(record) > len(columns) and any(c.strip() for c in record[len(columns):]):
-                problems.append(Problem(file, line, None,
-                                        f"row has {len(record)} cells but the header has "
-                                        f"{len(columns)}", None,
-                                        f"{len(columns)} cells (quote cells that hold commas)"))
+            if len(record) > len(columns) and any(c.strip() for c in record[len(columns) :]):
+                problems.append(
+                    Problem(
+                        file,
+                        line,
+                        None,
+                        f"row has {len(record)} cells but the header has {len(columns)}",
+                        None,
+                        f"{len(columns)} cells (quote cells that hold commas)",
+                    )
+                )
             else:
                 rows.append((line, dict(zip(columns, (c.strip() for c in record), strict=False))))
             line = reader.line_num + 1
     except csv.Error as error:
-        problems.append(Problem(file, reader.line_num, None, f"unreadable CSV: {error}", None,
-                                "comma-separated values with double-quoted cells"))
+        problems.append(
+            Problem(
+                file,
+                reader.line_num,
+                None,
+                f"unreadable CSV: {error}",
+                None,
+                "comma-separated values with double-quoted cells",
+            )
+        )
         return None, problems
     return RawTable(table, file, columns, rows), problems
 
@@ -174,6 +220,7 @@ def _key_lines(text: str) -> dict[str, int]:
         stripped = line.strip()
         if stripped.startswith("["):
             section = stripped.strip("[] \t")
+            lines.setdefault(section, number)
             continue
         match = re.match(r'^"?([A-Za-z0-9_-]+)"?\s*=', stripped)
         if match:
@@ -193,14 +240,23 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], list[Problem]]:
         position = _TOML_POSITION.search(str(error))
         line, column = (int(position.group(1)), position.group(2)) if position else (None, None)
         message = _TOML_POSITION.sub("", str(error)).strip()
-        return {}, [Problem(file, line, column, f"malformed TOML: {message}", None,
-                            'key = value lines, e.g. timezone = "America/Toronto"')]
+        return {}, [
+            Problem(
+                file,
+                line,
+                column,
+                f"malformed TOML: {message}",
+                None,
+                'key = value lines, e.g. timezone = "America/Toronto"',
+            )
+        ]
     meta, problems = parse_meta(data, file, _key_lines(text))
     return meta, problems
 
 
-def parse_meta(data: dict[str, Any], file: str,
-               key_lines: dict[str, int] | None = None) -> tuple[dict[str, Any], list[Problem]]:
+def parse_meta(
+    data: dict[str, Any], file: str, key_lines: dict[str, int] | None = None
+) -> tuple[dict[str, Any], list[Problem]]:
     """Validate the contents of ``program.toml`` (header keys and ``[policy]``).
 
     Returns the valid parts (``name``, ``timezone``, ``start``, ``end``, ``policy``)
@@ -212,9 +268,16 @@ def parse_meta(data: dict[str, Any], file: str,
     for key in data:
         if key not in (*_HEADER_KEYS, "policy"):
             close = closest(key, [*_HEADER_KEYS, "policy"])
-            problems.append(Problem(file, lines.get(key), key, "unknown key" + (
-                f"; did you mean '{close}'?" if close else ""), key,
-                "one of " + ", ".join([*_HEADER_KEYS, "[policy]"])))
+            problems.append(
+                Problem(
+                    file,
+                    lines.get(key),
+                    key,
+                    "unknown key" + (f"; did you mean '{close}'?" if close else ""),
+                    key,
+                    "one of " + ", ".join([*_HEADER_KEYS, "[policy]"]),
+                )
+            )
     header = {k: data[k] for k in _HEADER_KEYS if k in data}
     try:
         meta.update(dict(ProgramHeader.model_validate(header)))
@@ -229,23 +292,38 @@ def parse_meta(data: dict[str, Any], file: str,
     if isinstance(policy, Policy):
         meta["policy"] = policy
     elif not isinstance(policy, dict):
-        problems.append(Problem(file, lines.get("policy"), "policy", "policy must be a table",
-                                str(policy), "a [policy] section"))
+        problems.append(
+            Problem(
+                file,
+                lines.get("policy"),
+                "policy",
+                "policy must be a table",
+                str(policy),
+                "a [policy] section",
+            )
+        )
     else:
         policy_lines = {k.removeprefix("policy."): v for k, v in lines.items()}
         for key in policy:
             if key not in Policy.model_fields:
                 close = closest(key, list(Policy.model_fields))
-                problems.append(Problem(file, policy_lines.get(key), key,
-                                        "unknown policy key" + (f"; did you mean '{close}'?"
-                                                                if close else ""),
-                                        key, "a key of SPEC §2 [policy]"))
+                problems.append(
+                    Problem(
+                        file,
+                        policy_lines.get(key),
+                        key,
+                        "unknown policy key" + (f"; did you mean '{close}'?" if close else ""),
+                        key,
+                        "a key of SPEC §2 [policy]",
+                    )
+                )
         known = {k: v for k, v in policy.items() if k in Policy.model_fields}
         try:
             meta["policy"] = Policy.model_validate(known)
         except ValidationError as error:
-            problems.extend(pydantic_problems(error, file, lines.get("policy"), known,
-                                              policy_lines))
+            problems.extend(
+                pydantic_problems(error, file, lines.get("policy"), known, policy_lines)
+            )
     return meta, problems
 
 
@@ -285,8 +363,9 @@ def format_cell(value: Any, zone: ZoneInfo | None = None) -> str:
     return str(value)
 
 
-def table_rows(rows: Sequence[BaseModel], model: type[BaseModel],
-               zone: ZoneInfo | None) -> Iterable[list[str]]:
+def table_rows(
+    rows: Sequence[BaseModel], model: type[BaseModel], zone: ZoneInfo | None
+) -> Iterable[list[str]]:
     """Header then one list of cells per row, in the model's column order."""
     columns = list(model.model_fields)
     yield columns
@@ -316,8 +395,9 @@ def program_toml(program: Program) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_program(program: Program, folder: str | os.PathLike[str], *,
-                  overwrite: bool = False) -> Path:
+def write_program(
+    program: Program, folder: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
     """Write ``program`` as a program folder that :func:`load_program` reads back equal.
 
     The folder is written beside its final place and moved there only when
@@ -354,8 +434,7 @@ def write_program(program: Program, folder: str | os.PathLike[str], *,
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        (staging / "program.toml").write_text(program_toml(program), encoding="utf-8",
-                                              newline="\n")
+        (staging / "program.toml").write_text(program_toml(program), encoding="utf-8", newline="\n")
         zone = program.zone
         for table, rows in program.tables().items():
             if not rows and table not in ("sites", "coaches", "residents"):

@@ -8,8 +8,8 @@ by frame name, 1-based row position and column (``coaches row 3, column capacity
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import warnings
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -75,12 +75,21 @@ def program_from_frames(meta: Mapping[str, Any] | Policy, frames: Mapping[str, A
     zone = ZoneInfo(meta_values["timezone"]) if "timezone" in meta_values else None
     for key in ("name", "timezone", "start", "end"):
         if key not in meta:
-            problems.append(Problem("program", None, key, "missing value", None,
-                                    f"a value for {key}"))
+            problems.append(
+                Problem("program", None, key, "missing value", None, f"a value for {key}")
+            )
     for table in _REQUIRED:
         if table not in frames:
-            problems.append(Problem(table, None, None, "required frame is missing", None,
-                                    f"a DataFrame named {table}"))
+            problems.append(
+                Problem(
+                    table,
+                    None,
+                    None,
+                    "required frame is missing",
+                    None,
+                    f"a DataFrame named {table}",
+                )
+            )
     parsed: dict[str, ParsedTable] = {table: ParsedTable() for table in TABLES}
     for table, frame in frames.items():
         raw = _raw_table(table, frame)
@@ -106,9 +115,13 @@ def program_to_frames(program: Program) -> dict[str, Any]:
     ['coach_id', 'name', 'email', 'site_id']
     """
     out: dict[str, Any] = {
-        "program": {"name": program.name, "timezone": program.timezone,
-                    "start": program.start, "end": program.end,
-                    "policy": program.policy.model_dump()},
+        "program": {
+            "name": program.name,
+            "timezone": program.timezone,
+            "start": program.start,
+            "end": program.end,
+            "policy": program.policy.model_dump(),
+        },
     }
     zone = program.zone
     for table, rows in program.tables().items():
@@ -130,4 +143,3 @@ def program_to_frames(program: Program) -> dict[str, Any]:
                 frame[c] = frame[c].astype("Int64")
         out[table] = frame
     return out
-

@@ -45,6 +45,9 @@ class ParsedTable:
     models: list[BaseModel] = field(default_factory=list)
     locations: list[tuple[str, int]] = field(default_factory=list)
     failed_ids: set[str] = field(default_factory=set)
+    #: False when the table could not be read at all (then references into it
+    #: cannot be checked, and are not reported)
+    complete: bool = True
 
     def extend(self, other: ParsedTable) -> None:
         self.models.extend(other.models)
@@ -74,15 +77,30 @@ def parse_table(raw: RawTable, zone: ZoneInfo | None) -> tuple[ParsedTable, list
     seen: set[str] = set()
     for name in raw.columns:
         if name in seen and name in fields:
-            problems.append(Problem(raw.file, raw.header_line, name,
-                                    f"column '{name}' appears twice", name, "each column once"))
+            problems.append(
+                Problem(
+                    raw.file,
+                    raw.header_line,
+                    name,
+                    f"column '{name}' appears twice",
+                    name,
+                    "each column once",
+                )
+            )
         seen.add(name)
     missing = [name for name in required if name not in seen]
     for name in missing:
-        problems.append(Problem(raw.file, raw.header_line, name,
-                                f"missing required column '{name}'", None,
-                                "columns " + ", ".join(required)))
-    parsed = ParsedTable()
+        problems.append(
+            Problem(
+                raw.file,
+                raw.header_line,
+                name,
+                f"missing required column '{name}'",
+                None,
+                "columns " + ", ".join(required),
+            )
+        )
+    parsed = ParsedTable(complete=not missing)
     if missing:
         return parsed, problems
     for line, cells in raw.rows:
@@ -129,13 +147,19 @@ def unknown_columns(raw: RawTable) -> list[str]:
             continue
         close = closest(name, known)
         hint = f"; did you mean '{close}'?" if close else f"; known columns: {', '.join(known)}"
-        notes.append(f"{raw.file} line {raw.header_line}, column {name}: unknown column "
-                     f"ignored{hint}")
+        notes.append(
+            f"{raw.file} line {raw.header_line}, column {name}: unknown column ignored{hint}"
+        )
     return notes
 
 
-def assemble(meta: Mapping[str, Any], parsed: Mapping[str, ParsedTable],
-             problems: list[Problem], source: str, file_order: Sequence[str]) -> Program:
+def assemble(
+    meta: Mapping[str, Any],
+    parsed: Mapping[str, ParsedTable],
+    problems: list[Problem],
+    source: str,
+    file_order: Sequence[str],
+) -> Program:
     """Run the cross-table checks and build the Program, or raise every problem.
 
     Parameters
@@ -156,13 +180,19 @@ def assemble(meta: Mapping[str, Any], parsed: Mapping[str, ParsedTable],
     tables = {name: table.models for name, table in parsed.items()}
     failed = {name: table.failed_ids for name, table in parsed.items()}
     failed["people"] = failed.get("coaches", set()) | failed.get("residents", set())
+    unreadable = {name for name, table in parsed.items() if not table.complete}
+    if unreadable & {"coaches", "residents"}:
+        unreadable.add("people")
     found = list(problems)
     for finding in find_problems(tables, policy if isinstance(policy, Policy) else Policy()):
+        if finding.refers_to in unreadable:
+            continue  # that table is reported as unreadable; its ids are unknown
         if finding.refers_to and finding.value in failed.get(finding.refers_to, set()):
             continue  # the referenced row is already reported as broken
         file, line = parsed[finding.table].locations[finding.row]
-        found.append(Problem(file, line, finding.column, finding.message, finding.value,
-                             finding.expected))
+        found.append(
+            Problem(file, line, finding.column, finding.message, finding.value, finding.expected)
+        )
     if found or not {"name", "timezone", "start", "end", "policy"} <= set(meta):
         rank = {name: k for k, name in enumerate(file_order)}
         found.sort(key=lambda p: (rank.get(p.file, len(rank)), p.file, p.line or 0))

@@ -1,0 +1,216 @@
+"""Hypothesis strategies: random valid programs, small enough to shrink well."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import strategies as st
+
+from coachmatch import (
+    Answer,
+    AvailabilityWindow,
+    BusyInterval,
+    Coach,
+    Panel,
+    Policy,
+    Program,
+    Question,
+    Request,
+    Resident,
+    Rotation,
+    Site,
+)
+from coachmatch.models import WEEKDAYS
+
+START = date(2026, 7, 1)
+END = date(2027, 6, 30)
+ZONE = "America/Toronto"
+
+#: text that CSV, TOML and spreadsheets find awkward: quotes, commas, newlines, accents
+awkward_text = (
+    st.text(
+        alphabet=st.sampled_from(list("abcxyz ,\"'\n=+-@éß漢")),
+        min_size=1,
+        max_size=12,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
+
+
+@st.composite
+def programs(draw: st.DrawFn, max_residents: int = 8, max_coaches: int = 5) -> Program:
+    """A random valid Program: every reference resolves, rotations never overlap."""
+    n_sites = draw(st.integers(1, 3))
+    sites = []
+    for k in range(n_sites):
+        lat = draw(st.none() | st.floats(43.5, 43.9))
+        sites.append(
+            Site(
+                site_id=f"S{k}",
+                name=draw(awkward_text),
+                lat=lat,
+                lon=None if lat is None else draw(st.floats(-79.7, -79.2)),
+            )
+        )
+    panels = [
+        Panel(
+            panel_id=f"P{k}",
+            quorum=draw(st.none() | st.integers(0, 3)),
+            members=tuple(
+                draw(st.lists(st.sampled_from(["F1", "F2", "F3"]), unique=True, max_size=2))
+            ),
+        )
+        for k in range(draw(st.integers(0, 2)))
+    ]
+    panel_ids = [p.panel_id for p in panels]
+    program_names = ["Psychiatry", "Neurology"]
+    n_coaches = draw(st.integers(1, max_coaches))
+    coaches = []
+    for k in range(n_coaches):
+        capacity = draw(st.none() | st.integers(0, 6))
+        min_load = draw(st.none() | st.integers(0, min(capacity if capacity is not None else 4, 2)))
+        coaches.append(
+            Coach(
+                coach_id=f"C{k}",
+                name=draw(awkward_text),
+                email=draw(st.sampled_from(["", "c@x.org"])),
+                site_id=f"S{draw(st.integers(0, n_sites - 1))}",
+                capacity=capacity,
+                min_load=min_load,
+                committee_panels=tuple(draw(st.lists(st.sampled_from(panel_ids), unique=True)))
+                if panel_ids
+                else (),
+                programs=tuple(draw(st.lists(st.sampled_from(program_names), unique=True))),
+                virtual_ok=draw(st.booleans()),
+                active=draw(st.booleans()),
+            )
+        )
+    coach_ids = [c.coach_id for c in coaches]
+    n_residents = draw(st.integers(0, max_residents))
+    residents = [
+        Resident(
+            resident_id=f"R{k}",
+            name=draw(awkward_text),
+            program=draw(st.sampled_from(program_names)),
+            pgy=draw(st.none() | st.integers(1, 5)),
+            decision_panel=draw(st.none() | st.sampled_from(panel_ids)) if panel_ids else None,
+            current_coach_id=draw(st.none() | st.sampled_from(coach_ids)),
+            active=draw(st.booleans()),
+        )
+        for k in range(n_residents)
+    ]
+    rotations = []
+    for r in residents:
+        day = START + timedelta(days=draw(st.integers(-30, 60)))
+        for _ in range(draw(st.integers(0, 3))):
+            length = draw(st.integers(0, 60))
+            rotations.append(
+                Rotation(
+                    resident_id=r.resident_id,
+                    start=day,
+                    end=day + timedelta(days=length),
+                    site_id=f"S{draw(st.integers(0, n_sites - 1))}",
+                    service=draw(awkward_text),
+                    supervisor_ids=tuple(
+                        draw(st.lists(st.sampled_from([*coach_ids, "F9"]), unique=True, max_size=2))
+                    ),
+                )
+            )
+            day += timedelta(days=length + 1 + draw(st.integers(0, 20)))
+    questions = [
+        Question(question_id="multi", kind="multi", weight=draw(st.integers(0, 3))),
+        Question(question_id="single", kind="single"),
+        Question(question_id="scale", kind="scale", min=1, max=5),
+    ]
+    people = [*coach_ids, *(r.resident_id for r in residents)]
+    survey = []
+    for person in people:
+        for q in questions:
+            if not draw(st.booleans()):
+                continue
+            if q.kind == "multi":
+                answer = tuple(
+                    draw(st.lists(st.sampled_from(["a", "b", "c", "d"]), unique=True, min_size=1))
+                )
+            elif q.kind == "single":
+                answer = (draw(st.sampled_from(["x", "y"])),)
+            else:
+                answer = (str(draw(st.integers(1, 5))),)
+            survey.append(
+                Answer(
+                    person_id=person,
+                    question_id=q.question_id,
+                    answer=answer,
+                    importance=draw(st.sampled_from([0.0, 1.0, 2.5])),
+                )
+            )
+    availability = []
+    busy = []
+    zone = ZoneInfo(ZONE)
+    for person in people:
+        for _ in range(draw(st.integers(0, 2))):
+            begin = draw(st.integers(7, 18))
+            availability.append(
+                AvailabilityWindow(
+                    person_id=person,
+                    weekday=draw(st.sampled_from(WEEKDAYS)),
+                    start=time(begin),
+                    end=time(begin + draw(st.integers(1, 4))),
+                )
+            )
+        if draw(st.booleans()):
+            # any day of the horizon, daylight-saving days included
+            day = START + timedelta(days=draw(st.integers(0, 364)))
+            hour, fold = draw(st.integers(0, 22)), draw(st.integers(0, 1))
+            start = datetime.combine(day, time(hour), tzinfo=zone).replace(fold=fold)
+            busy.append(
+                BusyInterval(
+                    person_id=person,
+                    start=start,
+                    end=start + timedelta(minutes=draw(st.integers(30, 600))),
+                )
+            )
+    requests = []
+    if residents:
+        pairs = draw(
+            st.lists(
+                st.tuples(
+                    st.sampled_from([r.resident_id for r in residents]), st.sampled_from(coach_ids)
+                ),
+                unique=True,
+                max_size=3,
+            )
+        )
+        requests = [
+            Request(
+                resident_id=r,
+                coach_id=c,
+                kind=draw(st.sampled_from(["require", "forbid", "prefer"])),
+                reason=draw(st.sampled_from(["", "asked for"])),
+            )
+            for r, c in pairs
+        ]
+    policy = Policy(
+        max_caseload=draw(st.integers(2, 6)),
+        seed=draw(st.integers(0, 9)),
+        not_own_decision=draw(st.sampled_from(["forbid", "recuse", "off"])),
+    )
+    return Program(
+        name=draw(awkward_text),
+        timezone=ZONE,
+        start=START,
+        end=END,
+        policy=policy,
+        sites=sites,
+        coaches=coaches,
+        residents=residents,
+        panels=panels,
+        questions=questions,
+        survey=survey,
+        rotations=rotations,
+        availability=availability,
+        busy=busy,
+        requests=requests,
+    )

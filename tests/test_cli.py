@@ -1,0 +1,59 @@
+"""The ``coachmatch`` command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from coachmatch.cli import main
+from tests.conftest import EXAMPLE
+
+
+def test_validate_example_prints_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "program: Toronto Psychiatry Residency (synthetic example)" in out
+    assert "residents: 190 active of 190 in 1 program" in out
+    assert "horizon: 2026-07-01 to 2027-06-30" in out
+
+
+def test_validate_lists_every_problem(
+    edit: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit("residents.csv", "P-senior,C2,", "P-senior,C99,")
+    folder = edit("coaches.csv", "ada@example.org,tgh", "ada@example.org,tgx")
+    assert main(["validate", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert "2 problems in program folder" in out
+    assert "coaches.csv line 2, column site_id: unknown site 'tgx'" in out
+    assert "residents.csv line 3, column current_coach_id: unknown coach 'C99'" in out
+
+
+def test_validate_prints_warnings_to_stderr(
+    edit: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = edit("coaches.csv", "name,email,", "name,emial,")
+    assert main(["validate", str(folder)]) == 0
+    captured = capsys.readouterr()
+    assert "warning: coaches.csv line 1, column emial" in captured.err
+    assert "program: Tiny Psychiatry" in captured.out
+
+
+def test_validate_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(tmp_path / "nowhere")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_console_script_runs_as_module() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "coachmatch", "validate", str(EXAMPLE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "coaches: 55 active of 55" in done.stdout

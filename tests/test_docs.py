@@ -1,0 +1,55 @@
+"""Docstring examples run, and the README's quick start is what CI runs."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+import re
+
+import pytest
+
+import coachmatch
+from tests.conftest import ROOT
+
+MODULES = sorted(
+    m.name
+    for m in pkgutil.walk_packages(coachmatch.__path__, "coachmatch.")
+    if m.name != "coachmatch.__main__"
+)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+
+
+def test_public_functions_have_examples() -> None:
+    missing = []
+    for name in coachmatch.__all__:
+        obj = getattr(coachmatch, name)
+        if callable(obj) and not isinstance(obj, type) and "Examples" not in (obj.__doc__ or ""):
+            missing.append(name)
+    assert missing == []
+
+
+def quick_start() -> list[str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```(?:sh|bash|console)\n(.*?)```", section, re.S)
+    assert block, "the quick start needs a shell block"
+    return [
+        line for line in block.group(1).splitlines() if line.strip() and not line.startswith("#")
+    ]
+
+
+def test_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:
+    commands = quick_start()
+    assert len(commands) == 2
+    assert "coachmatch" in commands[0] and "examples/toronto-psychiatry" in commands[0]
+    assert "pytest" in commands[1]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert commands[1] in ci
