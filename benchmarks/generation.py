@@ -24,18 +24,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import coachmatch
-from coachmatch import load_program, write_program
+from coachmatch import Program, load_program, write_program
 from coachmatch.datasets import synthetic
 
 
-def timed(fn, repeats: int) -> list[float]:  # type: ignore[no-untyped-def]
+def timed(fn: Callable[[int], object], repeats: int) -> list[float]:
+    """Wall times of ``fn(k)`` for ``k`` in ``range(repeats)``."""
     times = []
-    for _ in range(repeats):
+    for k in range(repeats):
         start = time.perf_counter()
-        fn()
+        fn(k)
         times.append(time.perf_counter() - start)
     return times
 
@@ -60,6 +63,18 @@ def peak_memory_mib(size: str) -> float:
     return float(out.stdout.strip())
 
 
+def build_program(size: str, _: int) -> Program:
+    return synthetic(size, seed=0)  # type: ignore[arg-type]
+
+
+def write_copy(program: Program, folder: Path, k: int) -> Path:
+    return write_program(program, folder / str(k))
+
+
+def load_copy(folder: Path, k: int) -> Program:
+    return load_program(folder / str(k))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -67,23 +82,26 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args()
 
-    print(f"coachmatch {coachmatch.__version__}, Python {platform.python_version()}, "
-          f"{platform.machine()}, {platform.processor() or 'unknown CPU'}")
+    print(
+        f"coachmatch {coachmatch.__version__}, Python {platform.python_version()}, "
+        f"{platform.machine()}, {platform.processor() or 'unknown CPU'}"
+    )
     print()
-    print("| size | residents × coaches × sites | build median (s) | build min (s) "
-          "| peak RSS growth (MiB) | write (s) | load (s) | round trip equal |")
+    print(
+        "| size | residents × coaches × sites | build median (s) | build min (s) "
+        "| peak RSS growth (MiB) | write (s) | load (s) | round trip equal |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     rows = []
     for size in args.sizes:
         synthetic(size, seed=0)  # warm-up: imports, caches
-        build = timed(lambda size=size: synthetic(size, seed=0), args.repeats)
+        build = timed(partial(build_program, size), args.repeats)
         program = synthetic(size, seed=0)
         with tempfile.TemporaryDirectory() as tmp:
-            folders = iter(range(args.repeats))
-            write = timed(lambda: write_program(program, Path(tmp) / str(next(folders))),
-                          args.repeats)
-            load = timed(lambda: load_program(Path(tmp) / "0"), args.repeats)
-            equal = load_program(Path(tmp) / "0") == program
+            folder = Path(tmp)
+            write = timed(partial(write_copy, program, folder), args.repeats)
+            load = timed(partial(load_copy, folder), args.repeats)
+            equal = load_program(folder / "0") == program
         row = {
             "size": size,
             "shape": f"{len(program.residents)} × {len(program.coaches)} × {len(program.sites)}",
@@ -95,9 +113,12 @@ def main() -> None:
             "equal": equal,
         }
         rows.append(row)
-        print(f"| {size} | {row['shape']} | {row['build_median_s']:.3f} | {row['build_min_s']:.3f} "
-              f"| {row['peak_rss_mib']:.0f} | {row['write_s']:.3f} | {row['load_s']:.3f} "
-              f"| {'yes' if equal else 'NO'} |", flush=True)
+        print(
+            f"| {size} | {row['shape']} | {row['build_median_s']:.3f} | {row['build_min_s']:.3f} "
+            f"| {row['peak_rss_mib']:.0f} | {row['write_s']:.3f} | {row['load_s']:.3f} "
+            f"| {'yes' if equal else 'NO'} |",
+            flush=True,
+        )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2), encoding="utf-8")
 

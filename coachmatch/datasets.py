@@ -10,7 +10,7 @@ availability with the Wednesday-afternoon protected half-day; some busy time
 and some requests. Every name is invented.
 
 The data are made so that a matching exists: every program's coaches can take
-at least a quarter more residents than it has, and ``require`` requests only
+at least a fifth more residents than it has (caps stay within 3–6), and ``require`` requests only
 name pairs that the rules allow.
 """
 
@@ -414,19 +414,21 @@ def synthetic(
     res_prog = np.repeat(np.arange(n_prog), res_per_prog)
     res_pgy = rng.choice([1, 2, 3, 4, 5], size=n_res, p=[0.22, 0.21, 0.2, 0.19, 0.18])
 
-    # caps 3-6, empty (policy default 4) for a third; every program keeps 25% headroom
+    # caps 3-6, empty (policy default) for a third; raise caps (never above 6) until
+    # every program's own coaches can take a fifth more residents than it has
     default_cap = (policy or Policy()).max_caseload
     explicit = rng.random(n_coach) >= 1 / 3
     caps = np.where(explicit, rng.integers(3, 7, size=n_coach), default_cap)
     for p in range(n_prog):
         members = np.flatnonzero(coach_prog == p)
-        need = int(np.ceil(1.25 * res_per_prog[p]))
-        k = 0
+        need = int(np.ceil(1.2 * res_per_prog[p]))
         while caps[members].sum() < need:
-            i = members[k % len(members)]
+            room = members[caps[members] < 6]
+            if not len(room):
+                break  # too few coaches for the residents: caps of 6 are the limit
+            i = room[np.argmin(caps[room])]  # the first of the lowest caps
             caps[i] += 1
             explicit[i] = True
-            k += 1
 
     # -- panels ----------------------------------------------------------------
     panel_list: list[Panel] = []
