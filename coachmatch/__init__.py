@@ -3,7 +3,8 @@
 The public names are re-exported here; see the README for a tour.
 """
 
-from coachmatch.exceptions import Problem, ProgramError, ProgramWarning
+from coachmatch.constraints import Violation, audit
+from coachmatch.exceptions import InfeasibleError, Problem, ProgramError, ProgramWarning
 from coachmatch.io import load_program, write_program
 from coachmatch.models import (
     Answer,
@@ -21,6 +22,8 @@ from coachmatch.models import (
     Site,
     TravelTime,
 )
+from coachmatch.results import Matching
+from coachmatch.solver import match
 
 __version__ = "0.1.0"
 
@@ -29,6 +32,8 @@ __all__ = [
     "AvailabilityWindow",
     "BusyInterval",
     "Coach",
+    "InfeasibleError",
+    "Matching",
     "Panel",
     "Policy",
     "Problem",
@@ -42,7 +47,10 @@ __all__ = [
     "Rotation",
     "Site",
     "TravelTime",
+    "Violation",
     "__version__",
+    "audit",
     "load_program",
+    "match",
     "write_program",
 ]

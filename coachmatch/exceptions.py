@@ -14,7 +14,14 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-__all__ = ["Problem", "ProgramError", "ProgramWarning", "decode_text", "pydantic_problems"]
+__all__ = [
+    "InfeasibleError",
+    "Problem",
+    "ProgramError",
+    "ProgramWarning",
+    "decode_text",
+    "pydantic_problems",
+]
 
 
 @dataclass(frozen=True, order=True)
@@ -226,3 +233,24 @@ def decode_text(data: bytes, file: str) -> tuple[str | None, Problem | None]:
             byte,
             "UTF-8 text (in Excel: save as 'CSV UTF-8')",
         )
+
+
+class InfeasibleError(ValueError):
+    """No matching (or schedule) satisfies the hard rules; :attr:`reasons` says why.
+
+    Each reason is a sentence a program administrator can act on: residents with
+    no allowed coach and the rule excluding each coach, a capacity shortfall with
+    numbers, minimum loads that cannot be met, requests that contradict the rules.
+
+    Examples
+    --------
+    >>> err = InfeasibleError(["total capacity 40 is 2 short of 42 residents"])
+    >>> print(err)
+    no matching satisfies the rules:
+      - total capacity 40 is 2 short of 42 residents
+    """
+
+    def __init__(self, reasons: Iterable[str], what: str = "matching") -> None:
+        self.reasons: list[str] = list(reasons)
+        lines = "\n".join(f"  - {reason}" for reason in self.reasons)
+        super().__init__(f"no {what} satisfies the rules:\n{lines}")

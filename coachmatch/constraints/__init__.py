@@ -1,0 +1,123 @@
+"""The rules of SPEC §4, one module a rule, and the checks that need no solver.
+
+Pair-level rules (R2, R3, R5 forbid, R6) each give a boolean mask of the pairs
+they forbid; :func:`eligibility` combines them, with the active people, into the
+one mask the solvers build variables from. R1 (one coach each), R4 (caseloads)
+and R5 ``require`` shape the model itself. Every rule has a ``check()`` that
+verifies any matching without the solver; :func:`audit` runs them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from coachmatch.constraints import (
+    r1_one_coach,
+    r2_no_supervisor,
+    r3_not_own_decision,
+    r4_caseload,
+    r5_requests,
+    r6_program,
+)
+from coachmatch.constraints.base import Mask, Pairs, Violation, as_pairs
+from coachmatch.models import Program
+
+__all__ = ["PAIR_RULES", "Eligibility", "Violation", "as_pairs", "audit", "eligibility"]
+
+#: the rules that forbid pairs, in the order reasons are given
+PAIR_RULES = (r2_no_supervisor, r3_not_own_decision, r5_requests, r6_program)
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Which (resident, coach) pairs the rules allow, and which rule forbids the rest.
+
+    Attributes
+    ----------
+    allowed : numpy.ndarray of bool, shape (residents, coaches)
+        True where an active resident may be coached by an active coach.
+    forbidden_by : dict of str to numpy.ndarray of bool
+        Each pair rule's own mask (True = that rule forbids the pair).
+    """
+
+    allowed: Mask
+    forbidden_by: dict[str, Mask]
+
+
+def eligibility(program: Program) -> Eligibility:
+    """The eligibility mask of SPEC §4 (R2, R3, R5 forbid, R6 and active people).
+
+    Examples
+    --------
+    >>> from coachmatch.datasets import synthetic
+    >>> program = synthetic("small")
+    >>> mask = eligibility(program).allowed
+    >>> mask.shape, bool(mask.any(axis=1)[program.index.active_residents].all())
+    ((60, 20), True)
+    """
+    index = program.index
+    forbidden_by = {rule.NAME: rule.forbidden(program) for rule in PAIR_RULES}
+    allowed = np.outer(index.active_residents, index.active_coaches)
+    for mask in forbidden_by.values():
+        allowed &= ~mask
+    return Eligibility(allowed, forbidden_by)
+
+
+def exclusions(program: Program, resident_id: str, coach_id: str) -> list[str]:
+    """Every sentence saying why a pair is not allowed (empty when it is).
+
+    Examples
+    --------
+    >>> from coachmatch.datasets import synthetic
+    >>> program = synthetic("small")
+    >>> exclusions(program, "R0001", "C0001")  # doctest: +ELLIPSIS
+    [...]
+    """
+    index = program.index
+    reasons = []
+    if not program.residents[index.resident[resident_id]].active:
+        reasons.append(f"{resident_id} is inactive")
+    if not program.coaches[index.coach[coach_id]].active:
+        reasons.append(f"{coach_id} is inactive")
+    for rule in PAIR_RULES:
+        sentence = rule.why(program, resident_id, coach_id)
+        if sentence:
+            reasons.append(f"{rule.NAME}: {sentence}")
+    return reasons
+
+
+def audit(program: Program, pairs: Any, *, allow_unmatched: bool = False) -> list[Violation]:
+    """Check any matching against every rule of SPEC §4, without a solver.
+
+    Parameters
+    ----------
+    program : Program
+    pairs : DataFrame or iterable of (resident_id, coach_id)
+        A matching from :func:`coachmatch.match`, or one a person edited by
+        hand. Rows whose coach is missing (None/NaN) count as unmatched.
+    allow_unmatched : bool, default False
+        Accept active residents without a coach (R1 relaxed as in SPEC).
+
+    Returns
+    -------
+    list of Violation
+        Empty when the matching is valid.
+
+    Examples
+    --------
+    >>> from coachmatch.datasets import synthetic
+    >>> program = synthetic("small")
+    >>> [str(v) for v in audit(program, [("R0001", "C0001")])][:1]
+    ['R1 one coach: R0002 has no coach']
+    """
+    made: Pairs = as_pairs(pairs)
+    found = r1_one_coach.check(program, made, allow_unmatched=allow_unmatched)
+    index = program.index
+    known = [(r, c) for r, c in made if r in index.resident and c in index.coach]
+    for rule in PAIR_RULES:
+        found.extend(rule.check(program, known))
+    found.extend(r4_caseload.check(program, known))
+    return found

@@ -1,0 +1,187 @@
+"""Results: :class:`Matching` (SPEC §4) as DataFrames, explanations and summaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html import escape
+
+import pandas as pd
+
+from coachmatch.affinity import affinity_matrix, explain_affinity
+from coachmatch.constraints import exclusions
+from coachmatch.models import Program
+
+__all__ = ["LEVELS", "Matching"]
+
+#: objective levels of SPEC §4, in priority order
+LEVELS = ("continuity", "min_affinity", "total_affinity", "sum_sq_caseload")
+
+
+@dataclass(frozen=True)
+class Matching:
+    """A coach for every resident, the objective levels reached and how sure they are.
+
+    Attributes
+    ----------
+    status : {"optimal", "feasible"}
+        ``"optimal"`` when every optimized level is proven optimal; otherwise
+        ``bound`` holds the best bound of each unproven level.
+    levels : dict
+        ``continuity`` (residents keeping their current coach), ``min_affinity``
+        (smallest affinity of a matched resident), ``total_affinity`` and
+        ``sum_sq_caseload``; None where there is nothing to measure.
+    optimized : tuple of str
+        The levels the policy asked to optimize, in priority order.
+    pairs : pandas.DataFrame
+        resident_id, coach_id, affinity, kept — one row per matched resident,
+        in the program's resident order.
+    caseloads : pandas.DataFrame
+        coach_id, caseload, capacity, min_load for every active coach.
+    recusals : pandas.DataFrame
+        resident_id, coach_id, panel_id: coaches who recuse from their coachee's
+        decision (``not_own_decision = "recuse"``).
+    unmatched : pandas.DataFrame
+        resident_id, reason (only with ``allow_unmatched``).
+    method : str
+        ``"flow"`` or ``"cpsat"``.
+    runtime : float
+        Wall-clock seconds.
+    """
+
+    program: Program = field(repr=False)
+    status: str
+    levels: dict[str, int | None]
+    optimized: tuple[str, ...]
+    pairs: pd.DataFrame = field(repr=False)
+    caseloads: pd.DataFrame = field(repr=False)
+    recusals: pd.DataFrame = field(repr=False)
+    unmatched: pd.DataFrame = field(repr=False)
+    method: str
+    runtime: float
+    bound: dict[str, float] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The pairs (a copy)."""
+        return self.pairs.copy()
+
+    def coach_of(self, resident_id: str) -> str | None:
+        """The resident's coach, or None when unmatched."""
+        rows = self.pairs.loc[self.pairs["resident_id"] == resident_id, "coach_id"]
+        return str(rows.iloc[0]) if len(rows) else None
+
+    def summary(self) -> str:
+        """A short plain-text summary: status, levels and counts."""
+        return "\n".join(f"{key}: {value}" for key, value in self._facts())
+
+    def _facts(self) -> list[tuple[str, str]]:
+        n = len(self.pairs)
+        kept = int(self.pairs["kept"].sum()) if n else 0
+        mean = f"{self.pairs['affinity'].mean():.1f}" if n else "-"
+        loads = self.caseloads["caseload"]
+        facts = [
+            ("status", self.status + (f" (bounds {self.bound})" if self.bound else "")),
+            ("method", f"{self.method}, {self.runtime:.2f} s"),
+            (
+                "matched",
+                f"{n} residents with {int((loads > 0).sum())} of {len(loads)} coaches"
+                + (f"; {len(self.unmatched)} unmatched" if len(self.unmatched) else ""),
+            ),
+            ("continuity", f"{kept} kept their current coach"),
+            (
+                "affinity",
+                f"min {self.levels['min_affinity']}, mean {mean}, total "
+                f"{self.levels['total_affinity']}",
+            ),
+            (
+                "caseloads",
+                ", ".join(f"{k}: {v}" for k, v in sorted(loads.value_counts().items()))
+                + " (caseload: coaches)",
+            ),
+            ("sum of squared caseloads", str(self.levels["sum_sq_caseload"])),
+        ]
+        if len(self.recusals):
+            facts.append(("recusals", str(len(self.recusals))))
+        return facts
+
+    def explain(self, resident_id: str) -> str:
+        """Why this resident has this coach: the fit, kept or new, and every other coach.
+
+        For each other active coach: the rule that excludes them, or how their fit
+        compares and whether they are full.
+
+        Examples
+        --------
+        >>> import coachmatch
+        >>> from coachmatch.datasets import synthetic
+        >>> matching = coachmatch.match(synthetic("small"))
+        >>> print(matching.explain("R0001"))  # doctest: +ELLIPSIS
+        R0001 ... is coached by C...
+        """
+        program = self.program
+        index = program.index
+        if resident_id not in index.resident:
+            raise KeyError(f"unknown resident {resident_id!r}")
+        resident = program.residents[index.resident[resident_id]]
+        coach_id = self.coach_of(resident_id)
+        lines = []
+        if coach_id is None:
+            why = self.unmatched.loc[self.unmatched["resident_id"] == resident_id, "reason"]
+            lines.append(
+                f"{resident_id} ({resident.name}) is unmatched: "
+                + (str(why.iloc[0]) if len(why) else "inactive")
+            )
+            mine = None
+        else:
+            kept = resident.current_coach_id == coach_id
+            fit = explain_affinity(program, resident_id, coach_id)
+            lines.append(
+                f"{resident_id} ({resident.name}) is coached by {coach_id} "
+                f"({'kept, current coach' if kept else 'new'}); {fit}"
+            )
+            if resident.current_coach_id and not kept:
+                lines.append(
+                    f"current coach {resident.current_coach_id} is not kept: "
+                    + (
+                        "; ".join(exclusions(program, resident_id, resident.current_coach_id))
+                        or "keeping them would lower a higher-priority level"
+                    )
+                )
+            mine = fit.affinity
+        loads = dict(zip(self.caseloads["coach_id"], self.caseloads["caseload"], strict=True))
+        caps = dict(zip(self.caseloads["coach_id"], self.caseloads["capacity"], strict=True))
+        scores = affinity_matrix(program)[index.resident[resident_id]]
+        for coach in program.coaches:
+            if not coach.active or coach.coach_id == coach_id:
+                continue
+            reasons = exclusions(program, resident_id, coach.coach_id)
+            score = int(scores[index.coach[coach.coach_id]])
+            if reasons:
+                lines.append(f"  {coach.coach_id}: excluded — {'; '.join(reasons)}")
+            else:
+                compare = (
+                    ""
+                    if mine is None
+                    else (
+                        f", {mine - score} lower"
+                        if score < mine
+                        else f", {score - mine} higher"
+                        if score > mine
+                        else ", equal"
+                    )
+                )
+                full = (
+                    " (full)" if loads.get(coach.coach_id, 0) >= caps.get(coach.coach_id, 0) else ""
+                )
+                lines.append(f"  {coach.coach_id}: allowed, affinity {score}{compare}{full}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{escape(k)}</th>"
+            f"<td style='text-align:left'>{escape(v)}</td></tr>"
+            for k, v in self._facts()
+        )
+        return f"<table class='coachmatch-matching'>{rows}</table>"

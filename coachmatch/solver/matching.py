@@ -1,0 +1,203 @@
+"""``match()``: the best coach for every resident under SPEC §4, with proof and reasons."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from coachmatch.constraints.r3_not_own_decision import recusals as find_recusals
+from coachmatch.exceptions import InfeasibleError
+from coachmatch.models import Program
+from coachmatch.results import LEVELS, Matching
+from coachmatch.solver.cpsat import solve_cpsat
+from coachmatch.solver.diagnosis import diagnose, unmatched_reason
+from coachmatch.solver.flow import solve_flow
+from coachmatch.solver.problem import IntArray, MatchingProblem, build_problem
+
+__all__ = ["match"]
+
+log = logging.getLogger("coachmatch")
+
+Method = Literal["auto", "flow", "cpsat"]
+
+
+def _is_flow_shaped(program: Program) -> bool:
+    """Every rule of SPEC v1 is; rules added later that are not will say so here."""
+    return True
+
+
+def match(
+    program: Program,
+    *,
+    method: Method = "auto",
+    allow_unmatched: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> Matching:
+    """Assign every active resident the best allowed coach (SPEC §4).
+
+    The rules R1-R6 hold in every result; the objective levels O1 continuity,
+    O2 fairness, O3 fit and O4 balance are optimized in strict priority order
+    (each as the policy enables it), and the result says which were proven
+    optimal.
+
+    Parameters
+    ----------
+    program : Program
+    method : {"auto", "flow", "cpsat"}, default "auto"
+        ``"flow"``: exact min-cost flow (fast; every SPEC v1 rule is flow-shaped).
+        ``"cpsat"``: CP-SAT, hinted with the flow answer when it exists.
+        ``"auto"`` picks flow when the program allows it.
+    allow_unmatched : bool, default False
+        Instead of failing when not everyone can be matched, leave the fewest
+        residents unmatched and say why for each.
+    progress : callable, optional
+        Receives short progress lines (also logged to the ``coachmatch`` logger).
+
+    Returns
+    -------
+    Matching
+
+    Raises
+    ------
+    InfeasibleError
+        When R1-R6 cannot all hold; ``reasons`` names residents, coaches and numbers.
+
+    Examples
+    --------
+    >>> from coachmatch.datasets import synthetic
+    >>> matching = match(synthetic("small"))
+    >>> matching.status, len(matching.pairs)
+    ('optimal', 60)
+    >>> sorted(matching.levels)
+    ['continuity', 'min_affinity', 'sum_sq_caseload', 'total_affinity']
+    """
+    started = time.perf_counter()
+
+    def note(message: str) -> None:
+        log.info(message)
+        if progress is not None:
+            progress(message)
+
+    problem = build_problem(program, allow_unmatched=allow_unmatched)
+    reasons = diagnose(problem)
+    if reasons:
+        raise InfeasibleError(reasons)
+    chosen = "flow" if method == "auto" and _is_flow_shaped(program) else method
+    if chosen == "auto":
+        chosen = "cpsat"
+    note(
+        f"matching {problem.n_residents} residents with {problem.n_coaches} coaches "
+        f"({problem.n_arcs} allowed pairs) by {chosen}"
+    )
+    bound: dict[str, float] = {}
+    optimal = True
+    assignment: IntArray
+    if chosen == "flow":
+        flow = solve_flow(problem, note)
+        if flow is None:
+            raise InfeasibleError(_fallback_reasons(problem))
+        assignment = flow.assignment
+    elif chosen == "cpsat":
+        hint = solve_flow(problem) if _is_flow_shaped(program) else None
+        result = solve_cpsat(problem, None if hint is None else hint.assignment, progress=note)
+        if result is None:
+            raise InfeasibleError(_fallback_reasons(problem))
+        assignment, optimal, bound = result.assignment, result.optimal, result.bounds
+    else:
+        raise ValueError(f"method must be 'auto', 'flow' or 'cpsat', got {method!r}")
+    matching = _result(problem, assignment, chosen, optimal, bound, time.perf_counter() - started)
+    note(f"matched: {matching.levels}")
+    return matching
+
+
+def _fallback_reasons(problem: MatchingProblem) -> list[str]:
+    return [
+        "the minimum loads, capacities and exclusions cannot all be met at once: "
+        f"{int(problem.min_load.sum())} places must be filled by minimum loads, "
+        f"{int(problem.capacity.sum())} places exist, for {problem.n_residents} residents; "
+        "lower some min_load values or allow more pairs"
+    ]
+
+
+def _result(
+    problem: MatchingProblem,
+    assignment: IntArray,
+    method: str,
+    optimal: bool,
+    bound: dict[str, float],
+    runtime: float,
+) -> Matching:
+    program = problem.program
+    policy = program.policy
+    matched = np.flatnonzero(assignment >= 0)
+    rows = problem.residents[matched]
+    cols = problem.coaches[assignment[matched]]
+    residents = [program.residents[int(r)] for r in rows]
+    coach_ids = [program.coaches[int(c)].coach_id for c in cols]
+    affinity = problem.matrix[rows, cols]
+    kept = [r.current_coach_id == c for r, c in zip(residents, coach_ids, strict=True)]
+    pairs = pd.DataFrame(
+        {
+            "resident_id": pd.Series([r.resident_id for r in residents], dtype=object),
+            "coach_id": pd.Series(coach_ids, dtype=object),
+            "affinity": affinity.astype(np.int64),
+            "kept": np.array(kept, dtype=bool),
+        }
+    )
+    load = np.bincount(assignment[matched], minlength=problem.n_coaches)
+    caseloads = pd.DataFrame(
+        {
+            "coach_id": pd.Series(
+                [program.coaches[int(c)].coach_id for c in problem.coaches], dtype=object
+            ),
+            "caseload": load.astype(np.int64),
+            "capacity": problem.capacity,
+            "min_load": problem.min_load,
+        }
+    )
+    made = list(zip(pairs["resident_id"], pairs["coach_id"], strict=True))
+    recusals = pd.DataFrame(
+        find_recusals(program, made), columns=["resident_id", "coach_id", "panel_id"], dtype=object
+    )
+    lost = np.flatnonzero(assignment < 0)
+    unmatched = pd.DataFrame(
+        {
+            "resident_id": pd.Series(
+                [program.residents[int(problem.residents[r])].resident_id for r in lost],
+                dtype=object,
+            ),
+            "reason": pd.Series(
+                [unmatched_reason(problem, int(r), load) for r in lost], dtype=object
+            ),
+        }
+    )
+    levels: dict[str, int | None] = {
+        "continuity": int(sum(kept)),
+        "min_affinity": int(affinity.min()) if len(affinity) else None,
+        "total_affinity": int(affinity.sum()),
+        "sum_sq_caseload": int((load**2).sum()),
+    }
+    optimized = tuple(
+        level
+        for level in LEVELS
+        if (level != "continuity" or policy.keep_current)
+        and (level != "min_affinity" or policy.fairness == "maxmin")
+    )
+    return Matching(
+        program=program,
+        status="optimal" if optimal else "feasible",
+        levels=levels,
+        optimized=optimized,
+        pairs=pairs,
+        caseloads=caseloads,
+        recusals=recusals,
+        unmatched=unmatched,
+        method=method,
+        runtime=runtime,
+        bound=bound,
+    )

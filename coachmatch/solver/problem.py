@@ -1,0 +1,142 @@
+"""The matching problem both solvers share: eligible arcs, their data, and the level weights.
+
+Only pairs the rules allow become arcs (DESIGN: model size follows allowed pairs).
+Arrays here are indexed by *arc*; ``resident`` and ``coach`` give each arc's
+position among the active residents and coaches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from coachmatch.affinity import affinity_matrix
+from coachmatch.constraints import Eligibility, eligibility
+from coachmatch.constraints.r5_requests import required
+from coachmatch.models import Program
+
+__all__ = ["MatchingProblem", "build_problem"]
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class MatchingProblem:
+    """Eligible arcs of one program, ready for a solver.
+
+    Attributes
+    ----------
+    residents, coaches : numpy.ndarray of int64
+        Program row numbers of the active residents and coaches; positions in these
+        arrays number the solver's residents and coaches.
+    resident, coach : numpy.ndarray of int64
+        Each arc's resident and coach position, arcs sorted by resident then coach.
+    affinity : numpy.ndarray of int64
+        Each arc's affinity (prefer bonus included).
+    kept : numpy.ndarray of bool
+        Arcs to the resident's current coach (O1 counts them when kept_current).
+    capacity, min_load : numpy.ndarray of int64
+        Per active coach.
+    required : dict of int to int
+        Resident position -> coach position of a ``require`` request; the
+        resident's other arcs are already removed.
+    """
+
+    program: Program
+    eligibility: Eligibility
+    matrix: IntArray
+    residents: IntArray
+    coaches: IntArray
+    resident: IntArray
+    coach: IntArray
+    affinity: IntArray
+    kept: BoolArray
+    capacity: IntArray
+    min_load: IntArray
+    required: dict[int, int]
+    allow_unmatched: bool
+
+    @property
+    def n_residents(self) -> int:
+        return len(self.residents)
+
+    @property
+    def n_coaches(self) -> int:
+        return len(self.coaches)
+
+    @property
+    def n_arcs(self) -> int:
+        return len(self.resident)
+
+    def level_weights(self) -> tuple[int, int]:
+        """Exact lexicographic multipliers (W1 for O1, W3 for O3; O4 has weight 1).
+
+        W3 exceeds the widest possible spread of the O4 term (the sum over coaches
+        of the unit-arc costs 2k-1 above their minimum load), and W1 exceeds
+        W3 times the widest spread of total affinity, so a unit of a higher level
+        always outweighs every possible change of the levels below it.
+        """
+        o4_spread = int(np.sum(self.capacity**2 - self.min_load**2))
+        w3 = o4_spread + 1
+        w1 = (100 * self.n_residents + 1) * w3
+        return w1, w3
+
+
+def build_problem(program: Program, *, allow_unmatched: bool = False) -> MatchingProblem:
+    """Gather the arcs and data of ``program``'s matching problem.
+
+    Examples
+    --------
+    >>> from coachmatch.datasets import synthetic
+    >>> problem = build_problem(synthetic("small"))
+    >>> problem.n_residents, problem.n_coaches, problem.n_arcs > 0
+    (60, 20, True)
+    """
+    index = program.index
+    elig = eligibility(program)
+    matrix = affinity_matrix(program)
+    residents = np.flatnonzero(index.active_residents).astype(np.int64)
+    coaches = np.flatnonzero(index.active_coaches).astype(np.int64)
+    allowed = elig.allowed[np.ix_(residents, coaches)].copy()
+    resident_pos = {int(row): k for k, row in enumerate(residents)}
+    coach_pos = {int(row): k for k, row in enumerate(coaches)}
+    fixed: dict[int, int] = {}
+    for resident_id, coach_id in required(program):
+        r = resident_pos[index.resident[resident_id]]
+        c = coach_pos.get(index.coach[coach_id], -1)
+        if r in fixed:
+            continue  # contradicting requires are reported by the diagnosis
+        fixed[r] = c
+        keep = allowed[r, c] if c >= 0 else False
+        allowed[r] = False
+        if c >= 0:
+            allowed[r, c] = keep
+    arc_r, arc_c = np.nonzero(allowed)
+    current = np.full(len(residents), -1, dtype=np.int64)
+    for k, row in enumerate(residents):
+        current_id = program.residents[row].current_coach_id
+        if current_id is not None:
+            current[k] = coach_pos.get(index.coach[current_id], -1)
+    kept = (
+        (current[arc_r] == arc_c)
+        if program.policy.keep_current
+        else np.zeros(len(arc_r), dtype=bool)
+    )
+    return MatchingProblem(
+        program=program,
+        eligibility=elig,
+        matrix=matrix,
+        residents=residents,
+        coaches=coaches,
+        resident=arc_r.astype(np.int64),
+        coach=arc_c.astype(np.int64),
+        affinity=matrix[residents[arc_r], coaches[arc_c]],
+        kept=kept,
+        capacity=index.capacity[coaches],
+        min_load=index.min_load[coaches],
+        required=fixed,
+        allow_unmatched=allow_unmatched,
+    )
