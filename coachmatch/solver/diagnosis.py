@@ -20,7 +20,7 @@ from coachmatch.constraints import PAIR_RULES
 from coachmatch.constraints.r5_requests import required
 from coachmatch.solver.problem import MatchingProblem
 
-__all__ = ["diagnose", "unmatched_reason"]
+__all__ = ["diagnose", "quick_checks", "unmatched_reason"]
 
 _LIST = 6  # ids listed before "and N more"
 
@@ -113,17 +113,6 @@ def _min_load_problems(problem: MatchingProblem) -> list[str]:
     return reasons
 
 
-def _capacity_problems(problem: MatchingProblem) -> list[str]:
-    capacity = int(problem.capacity.sum())
-    if capacity < problem.n_residents:
-        return [
-            f"total capacity of the {problem.n_coaches} active coaches is {capacity}, "
-            f"{problem.n_residents - capacity} short of the {problem.n_residents} active "
-            "residents"
-        ]
-    return _hall_violation(problem)
-
-
 def _hall_violation(problem: MatchingProblem) -> list[str]:
     """Residents whose allowed coaches cannot take them all, from a minimum cut."""
     n_r, n_c = problem.n_residents, problem.n_coaches
@@ -171,12 +160,26 @@ def diagnose(problem: MatchingProblem) -> list[str]:
     >>> diagnose(build_problem(program.replace(coaches=two_each)))
     ['total capacity of the 20 active coaches is 40, 20 short of the 60 active residents']
     """
+    reasons = quick_checks(problem)
+    if not reasons and not problem.allow_unmatched:
+        reasons += _hall_violation(problem)
+    return reasons
+
+
+def quick_checks(problem: MatchingProblem) -> list[str]:
+    """The checks that cost no flow solve: requests, residents with no allowed coach,
+    minimum loads and total capacity. :func:`diagnose` adds the min-cut analysis."""
     reasons = _request_problems(problem)
     if not problem.allow_unmatched:
         reasons += _no_allowed_coach(problem)
     reasons += _min_load_problems(problem)
-    if not reasons and not problem.allow_unmatched:
-        reasons += _capacity_problems(problem)
+    capacity = int(problem.capacity.sum())
+    if not reasons and not problem.allow_unmatched and capacity < problem.n_residents:
+        reasons.append(
+            f"total capacity of the {problem.n_coaches} active coaches is {capacity}, "
+            f"{problem.n_residents - capacity} short of the {problem.n_residents} active "
+            "residents"
+        )
     return reasons
 
 

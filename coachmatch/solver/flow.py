@@ -170,18 +170,23 @@ def solve_flow(
         unmatched = cost
         note(f"fewest unmatched residents: {unmatched}")
 
-    # O1 optimum, needed to test O2 thresholds
+    # O2: the largest feasible affinity threshold, tested against O1's optimum
     kept_cost = -problem.kept.astype(np.int64)
     threshold: int | None = None
     if policy.fairness == "maxmin" and problem.n_arcs:
-        net = _Network(
-            problem, kept_cost, unit_costs=False, unmatched_cost=0, unmatched_cap=unmatched
-        )
-        best = net.solve()
-        if best is None:
-            return None
-        threshold = _bisect_threshold(net, best, note)
-        solves += net.solves
+        high = _threshold_ceiling(problem)
+        if high <= 0:
+            threshold = 0  # every solution reaches the ceiling: no solve needed
+        else:
+            net = _Network(
+                problem, kept_cost, unit_costs=False, unmatched_cost=0, unmatched_cap=unmatched
+            )
+            best = net.solve()
+            if best is None:
+                return None
+            threshold = _bisect_threshold(net, best, high)
+            solves += net.solves
+        note(f"fairness: smallest affinity {threshold}")
 
     # O1, O3 and O4 in one exact solve, on the arcs at or above the O2 threshold
     w1, w3 = problem.level_weights()
@@ -196,16 +201,22 @@ def solve_flow(
     return FlowResult(net.assignment(), unmatched, threshold, solves)
 
 
-def _bisect_threshold(net: _Network, best: int, note: Callable[[str], None]) -> int:
+def _threshold_ceiling(problem: MatchingProblem) -> int:
+    """No threshold can exceed the best option of the worst-off resident who must be
+    matched (with unmatched residents allowed, only the best affinity bounds it)."""
+    if problem.allow_unmatched:
+        return int(problem.affinity.max())
+    best_option = np.zeros(problem.n_residents, dtype=np.int64)
+    np.maximum.at(best_option, problem.resident, problem.affinity)
+    return int(best_option.min())
+
+
+def _bisect_threshold(net: _Network, best: int, high: int) -> int:
     """The largest affinity threshold keeping the flow feasible at O1 cost ``best``."""
     problem = net.problem
     used = net.flow.flows(net.pair_arcs) > 0
     # every solution's smallest affinity is a feasible threshold
     low = int(problem.affinity[used].min()) if used.any() else 0
-    # no threshold can exceed the smallest best option of a resident who must be matched
-    best_option = np.zeros(problem.n_residents, dtype=np.int64)
-    np.maximum.at(best_option, problem.resident, problem.affinity)
-    high = int(problem.affinity.max() if problem.allow_unmatched else best_option.min())
     values: npt.NDArray[np.int64] = np.unique(problem.affinity)
     candidates = values[(values > low) & (values <= high)]
 
@@ -213,9 +224,8 @@ def _bisect_threshold(net: _Network, best: int, note: Callable[[str], None]) -> 
         net.restrict(t)
         return net.solve() == best
 
-    # fast path: the upper bound is often reachable
+    # fast path: the ceiling is often reachable
     if len(candidates) and feasible(int(candidates[-1])):
-        note(f"fairness: smallest affinity {int(candidates[-1])}")
         return int(candidates[-1])
     lo, hi = -1, len(candidates) - 1  # candidates[hi] is known infeasible
     while hi - lo > 1:
@@ -224,6 +234,4 @@ def _bisect_threshold(net: _Network, best: int, note: Callable[[str], None]) -> 
             lo = mid
         else:
             hi = mid
-    result = low if lo < 0 else int(candidates[lo])
-    note(f"fairness: smallest affinity {result}")
-    return result
+    return low if lo < 0 else int(candidates[lo])

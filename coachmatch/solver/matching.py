@@ -15,7 +15,7 @@ from coachmatch.exceptions import InfeasibleError
 from coachmatch.models import Program
 from coachmatch.results import LEVELS, Matching
 from coachmatch.solver.cpsat import solve_cpsat
-from coachmatch.solver.diagnosis import diagnose, unmatched_reason
+from coachmatch.solver.diagnosis import diagnose, quick_checks, unmatched_reason
 from coachmatch.solver.flow import solve_flow
 from coachmatch.solver.problem import IntArray, MatchingProblem, build_problem
 
@@ -84,7 +84,7 @@ def match(
             progress(message)
 
     problem = build_problem(program, allow_unmatched=allow_unmatched)
-    reasons = diagnose(problem)
+    reasons = quick_checks(problem)
     if reasons:
         raise InfeasibleError(reasons)
     chosen = "flow" if method == "auto" and _is_flow_shaped(program) else method
@@ -116,6 +116,10 @@ def match(
 
 
 def _fallback_reasons(problem: MatchingProblem) -> list[str]:
+    """Reasons for a failed solve: the min-cut analysis, else the loads in numbers."""
+    reasons = diagnose(problem)
+    if reasons:
+        return reasons
     return [
         "the minimum loads, capacities and exclusions cannot all be met at once: "
         f"{int(problem.min_load.sum())} places must be filled by minimum loads, "
