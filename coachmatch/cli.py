@@ -1,8 +1,12 @@
 """The ``coachmatch`` command.
 
-``coachmatch validate FOLDER`` reads a program folder and prints its summary
-(exit 0) or every problem found (exit 1). Warnings (unknown columns) are
-printed to standard error either way.
+- ``coachmatch validate FOLDER`` reads a program folder and prints its summary
+  (exit 0) or every problem found (exit 1).
+- ``coachmatch match FOLDER`` matches residents with coaches and prints the
+  result's summary (exit 0), every input problem (exit 2) or the reasons no
+  matching exists (exit 3).
+
+Warnings (unknown columns) go to standard error.
 """
 
 from __future__ import annotations
@@ -13,26 +17,60 @@ import warnings
 from collections.abc import Sequence
 
 from coachmatch import __version__
-from coachmatch.exceptions import ProgramError, ProgramWarning
+from coachmatch.exceptions import InfeasibleError, ProgramError, ProgramWarning
 from coachmatch.io import load_program
+from coachmatch.models import Program
+from coachmatch.solver import match
+
+EXIT_BAD_INPUT = 2
+EXIT_INFEASIBLE = 3
 
 __all__ = ["main"]
 
 
 def _validate(args: argparse.Namespace) -> int:
+    program = _load(args.folder)
+    if program is None:
+        return 1
+    print(program.summary())
+    return 0
+
+
+def _load(folder: str) -> Program | None:
+    """The program, or None after printing its problems."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ProgramWarning)
         try:
-            program = load_program(args.folder)
+            program = load_program(folder)
         except ProgramError as error:
             _print_warnings(caught)
-            print(error, file=sys.stdout)
-            return 1
+            print(error)
+            return None
         except FileNotFoundError as error:
             print(f"error: {error}", file=sys.stderr)
-            return 1
+            return None
     _print_warnings(caught)
+    return program
+
+
+def _match(args: argparse.Namespace) -> int:
+    program = _load(args.folder)
+    if program is None:
+        return EXIT_BAD_INPUT
+    progress = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
+    try:
+        result = match(
+            program, method=args.method, allow_unmatched=args.allow_unmatched, progress=progress
+        )
+    except InfeasibleError as error:
+        print(error)
+        return EXIT_INFEASIBLE
     print(program.summary())
+    print()
+    print(result.summary())
+    for resident_id in args.explain or ():
+        print()
+        print(result.explain(resident_id))
     return 0
 
 
@@ -57,6 +95,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("folder", help="the program folder")
     validate.set_defaults(handler=_validate)
+    matcher = commands.add_parser(
+        "match",
+        help="find the best coach for every resident and print the result",
+        description="Match residents with coaches (SPEC §4) and print a summary. Exit status "
+        "0 on success, 2 for bad input, 3 when no matching satisfies the rules.",
+    )
+    matcher.add_argument("folder", help="the program folder")
+    matcher.add_argument(
+        "--method",
+        choices=["auto", "flow", "cpsat"],
+        default="auto",
+        help="solver (default: auto, min-cost flow when possible)",
+    )
+    matcher.add_argument(
+        "--allow-unmatched",
+        action="store_true",
+        help="leave the fewest residents unmatched instead of failing",
+    )
+    matcher.add_argument(
+        "--explain",
+        nargs="+",
+        metavar="RESIDENT_ID",
+        help="also explain these residents' assignments",
+    )
+    matcher.add_argument(
+        "-v", "--verbose", action="store_true", help="print solver progress to standard error"
+    )
+    matcher.set_defaults(handler=_match)
     return parser
 
 

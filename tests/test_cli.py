@@ -57,3 +57,40 @@ def test_console_script_runs_as_module() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "coaches: 55 active of 55" in done.stdout
+
+
+def test_match_example_prints_both_summaries(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["match", str(EXAMPLE), "--explain", "R0001"]) == 0
+    out = capsys.readouterr().out
+    assert "program: Toronto Psychiatry Residency" in out
+    assert "status: optimal" in out
+    assert "matched: 190 residents" in out
+    assert "R0001 (" in out
+
+
+def test_match_bad_input_exits_2(
+    edit: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = edit("coaches.csv", "ada@example.org,tgh", "ada@example.org,tgx")
+    assert main(["match", str(folder)]) == 2
+    assert "unknown site 'tgx'" in capsys.readouterr().out
+
+
+def test_match_infeasible_exits_3_with_reasons(
+    edit: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = edit("requests.csv", "R2,C1,forbid,", "R1,C2,forbid,\nR1,C3,forbid,")
+    assert main(["match", str(folder), "--verbose"]) == 3
+    out = capsys.readouterr().out
+    assert "no matching satisfies the rules" in out
+    assert "R1 has no allowed coach among 3 active coaches" in out
+
+
+def test_match_allow_unmatched(
+    edit: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = edit("requests.csv", "R2,C1,forbid,", "R1,C2,forbid,\nR1,C3,forbid,")
+    assert main(["match", str(folder), "--allow-unmatched", "--explain", "R1"]) == 0
+    out = capsys.readouterr().out
+    assert "1 unmatched" in out
+    assert "R1 (Dana Fox) is unmatched: no allowed coach" in out

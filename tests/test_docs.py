@@ -52,4 +52,5 @@ def test_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:
     assert "coachmatch" in commands[0] and "examples/toronto-psychiatry" in commands[0]
     assert "pytest" in commands[1]
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert commands[0] in ci
     assert commands[1] in ci

@@ -287,3 +287,27 @@ def test_resident_without_program_can_have_an_unrestricted_coach() -> None:
     coach = result.coach_of("R-new")
     assert coach is not None
     assert not next(c for c in program.coaches if c.coach_id == coach).programs
+
+
+def test_cpsat_stopped_by_a_limit_keeps_a_valid_incumbent() -> None:
+    from coachmatch.solver.cpsat import solve_cpsat
+    from coachmatch.solver.flow import solve_flow
+    from coachmatch.solver.problem import build_problem
+
+    program = synthetic("medium", seed=2)
+    problem = build_problem(program)
+    flow = solve_flow(problem)
+    assert flow is not None
+    stopped = solve_cpsat(problem, flow.assignment, deterministic_time=1e-6)
+    assert stopped is not None
+    assert not stopped.optimal
+    assert stopped.bounds  # each unproven level reports the solver's bound
+    pairs = [
+        (
+            program.residents[int(problem.residents[r])].resident_id,
+            program.coaches[int(problem.coaches[c])].coach_id,
+        )
+        for r, c in enumerate(stopped.assignment)
+        if c >= 0
+    ]
+    assert audit(program, pairs) == []

@@ -13,8 +13,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from ortools.sat.python import cp_model
 
 from coachmatch.solver.problem import IntArray, MatchingProblem
@@ -92,16 +94,26 @@ def solve_cpsat(
             model.add_at_most_one(terms)
         else:
             model.add_exactly_one(terms)
-        matched.append(sum(terms))
+        matched.append(cp_model.LinearExpr.sum(terms))
     loads = []
     for c in range(n_c):
         load = model.new_int_var(int(problem.min_load[c]), int(problem.capacity[c]), f"load{c}")
-        model.add(load == sum(x[k] for k in arcs_of_coach[c]))
+        model.add(load == cp_model.LinearExpr.sum([x[k] for k in arcs_of_coach[c]]))
         loads.append(load)
-    if hint is not None:
-        chosen = hint[problem.resident] == problem.coach
-        for k in range(n_arcs):
-            model.add_hint(x[k], bool(chosen[k]))
+    extra: dict[str, Any] = {}  # auxiliary variables, hinted with the incumbent too
+
+    def set_hints(chosen: npt.NDArray[np.bool_]) -> None:
+        model.clear_hints()  # type: ignore[no-untyped-call]
+        for var, value in zip(x, chosen.tolist(), strict=True):
+            model.add_hint(var, value)
+        load = np.bincount(problem.coach[chosen], minlength=n_c)
+        for var, value in zip(loads, load.tolist(), strict=True):
+            model.add_hint(var, value)
+        if "smallest" in extra:
+            model.add_hint(extra["smallest"], _levels(problem, chosen)["min_affinity"])
+        if "squares" in extra:
+            for var, value in zip(extra["squares"], (load**2).tolist(), strict=True):
+                model.add_hint(var, value)
 
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = num_workers
@@ -113,56 +125,80 @@ def solve_cpsat(
     if num_workers > 1:
         solver.parameters.interleave_search = True
     result = CpSatResult(np.full(n_r, -1, dtype=np.int64), True)
+    incumbent: npt.NDArray[np.bool_] | None = None
+    if hint is not None:
+        incumbent = hint[problem.resident] == problem.coach
+        set_hints(incumbent)
 
-    def optimize(level: str, objective: cp_model.LinearExprT, sense: str) -> int | None:
+    def optimize(level: str, objective: Any, sense: str) -> bool:
+        """Optimize one level, then fix it; False when the model is infeasible."""
+        nonlocal incumbent
         (model.maximize if sense == "max" else model.minimize)(objective)
         status = solver.solve(model, _Progress(level, note))
         if status == cp_model.INFEASIBLE:
-            return None
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return False
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            incumbent = np.array([solver.boolean_value(v) for v in x], dtype=bool)
+        elif incumbent is None:
             raise RuntimeError(
                 f"CP-SAT stopped on {level} without a solution ({solver.status_name(status)})"
             )
-        value = round(solver.objective_value)
+        # a limit may stop a level before it improves on the incumbent: keep that one
+        value = _levels(problem, incumbent)[level]
         if status != cp_model.OPTIMAL:
             result.optimal = False
-            result.bounds[level] = solver.best_objective_bound
-        # fix the level (at what was found) and hint the next solve with this solution
-        model.clear_hints()  # type: ignore[no-untyped-call]
-        for k in range(n_arcs):
-            model.add_hint(x[k], solver.boolean_value(x[k]))
-        if sense == "max":
-            model.add(objective >= value)
-        else:
-            model.add(objective <= value)
+            result.bounds[level] = float(solver.best_objective_bound)
+        model.add(objective >= value if sense == "max" else objective <= value)
+        set_hints(incumbent)
         log.debug("cp-sat %s = %d (%s)", level, value, solver.status_name(status))
-        return value
+        return True
 
-    if problem.allow_unmatched and optimize("matched", sum(matched), "max") is None:
+    if problem.allow_unmatched and not optimize("matched", cp_model.LinearExpr.sum(x), "max"):
         return None
     if policy.keep_current and problem.kept.any():
-        kept = sum(x[k] for k in np.flatnonzero(problem.kept))
-        if optimize("continuity", kept, "max") is None:
+        kept = cp_model.LinearExpr.sum([x[k] for k in np.flatnonzero(problem.kept)])
+        if not optimize("continuity", kept, "max"):
             return None
+    affinity = problem.affinity.tolist()
     if policy.fairness == "maxmin" and n_arcs:
-        smallest = model.new_int_var(0, 100, "min_affinity")
+        smallest = extra["smallest"] = model.new_int_var(0, 100, "min_affinity")
         for r in range(n_r):
             arcs = arcs_of_resident[r]
-            score = sum(int(problem.affinity[k]) * x[k] for k in arcs)
+            score = cp_model.LinearExpr.weighted_sum(
+                [x[k] for k in arcs], [affinity[k] for k in arcs]
+            )
             # an unmatched resident does not bound the minimum: 100 is the largest affinity
             model.add(smallest <= score + 100 * (1 - matched[r]))
-        if optimize("min_affinity", smallest, "max") is None:
+        if incumbent is not None:
+            set_hints(incumbent)
+        if not optimize("min_affinity", smallest, "max"):
             return None
-    total = sum(int(a) * x[k] for k, a in enumerate(problem.affinity))
-    if optimize("total_affinity", total, "max") is None:
+    total = cp_model.LinearExpr.weighted_sum(x, affinity)
+    if not optimize("total_affinity", total, "max"):
         return None
     squares = []
     for c in range(n_c):
         square = model.new_int_var(0, int(problem.capacity[c]) ** 2, f"sq{c}")
         model.add_multiplication_equality(square, [loads[c], loads[c]])
         squares.append(square)
-    if optimize("sum_sq_caseload", sum(squares), "min") is None:
+    extra["squares"] = squares
+    if incumbent is not None:
+        set_hints(incumbent)
+    if not optimize("sum_sq_caseload", cp_model.LinearExpr.sum(squares), "min"):
         return None
-    chosen = np.array([solver.boolean_value(v) for v in x], dtype=bool)
-    result.assignment[problem.resident[chosen]] = problem.coach[chosen]
+    assert incumbent is not None
+    result.assignment[problem.resident[incumbent]] = problem.coach[incumbent]
     return result
+
+
+def _levels(problem: MatchingProblem, chosen: npt.NDArray[np.bool_]) -> dict[str, int]:
+    """Every level's value for the arcs ``chosen``."""
+    scores = problem.affinity[chosen]
+    load = np.bincount(problem.coach[chosen], minlength=problem.n_coaches)
+    return {
+        "matched": int(chosen.sum()),
+        "continuity": int((problem.kept & chosen).sum()),
+        "min_affinity": int(scores.min()) if len(scores) else 100,
+        "total_affinity": int(scores.sum()),
+        "sum_sq_caseload": int((load**2).sum()),
+    }

@@ -1,0 +1,226 @@
+"""Benchmark: match() against a bare min-cost flow, its CP-SAT path and stable matching.
+
+Protocol
+--------
+- Instances: ``coachmatch.datasets.synthetic(size, seed=0)`` for each size asked.
+- Each (size, method) runs in a fresh interpreter: the program is built, then the
+  method runs once to warm up and ``--repeats`` times timed (``time.perf_counter``);
+  the median is reported. Peak memory is the growth of VmHWM (peak resident set,
+  ``/proc/self/status``) over the interpreter's size after building the program.
+- Methods, all starting from the Program:
+  - ``reference``: the speed reference, a bare OR-Tools min-cost flow of the same
+    pure assignment: affinity matrix and eligibility mask (numpy), arcs for allowed
+    pairs costing -affinity, coach arcs with the caps, one solve. No continuity,
+    fairness, balance or minimum loads: the least work that assigns everyone.
+  - ``match-flow``: ``coachmatch.match(program, method="flow")``, all four levels.
+  - ``match-cpsat``: ``coachmatch.match(program, method="cpsat")`` (flow hint included).
+  - ``stable``: the ``matching`` package's hospital-resident game, resident-optimal,
+    preferences sorted by affinity on allowed pairs, capacities as caps: what a
+    program would otherwise reach for.
+- Reported per row: median wall time, peak memory growth, total and minimum
+  affinity, residents keeping their current coach, unmatched residents, rule
+  violations found by ``audit()``, and time and total affinity relative to the
+  reference of the same size.
+- Run: ``pip install -e ".[bench]"`` (the ``matching`` package), then
+  ``python benchmarks/matching.py [--sizes small medium large] [--repeats 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from typing import Any
+
+# This script shares its name with the `matching` package it compares against: keep
+# its own folder off the import path so that `import matching` finds the package.
+sys.path[:] = [
+    p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))
+]
+
+import numpy as np  # noqa: E402
+from ortools.graph.python import min_cost_flow  # noqa: E402
+
+import coachmatch  # noqa: E402
+from coachmatch import audit, match  # noqa: E402
+from coachmatch.datasets import synthetic  # noqa: E402
+from coachmatch.solver.problem import build_problem  # noqa: E402
+
+METHODS = ("reference", "match-flow", "match-cpsat", "stable")
+
+
+def _status(key: str) -> int:
+    with open("/proc/self/status", encoding="ascii") as handle:
+        text = handle.read()
+    found = re.search(key + r":\s+(\d+) kB", text)
+    return int(found.group(1)) if found else 0
+
+
+def reference(program: coachmatch.Program) -> list[tuple[str, str]]:
+    """Affinity + eligibility + one min-cost flow maximizing total affinity under caps."""
+    problem = build_problem(program)
+    n_r, n_c = problem.n_residents, problem.n_coaches
+    flow = min_cost_flow.SimpleMinCostFlow()
+    ones = np.ones(n_r, dtype=np.int64)
+    flow.add_arcs_with_capacity_and_unit_cost(
+        np.zeros(n_r, dtype=np.int64), 2 + np.arange(n_r), ones, np.zeros(n_r, dtype=np.int64)
+    )
+    arcs = flow.add_arcs_with_capacity_and_unit_cost(
+        2 + problem.resident,
+        2 + n_r + problem.coach,
+        np.ones(problem.n_arcs, dtype=np.int64),
+        -problem.affinity,
+    )
+    flow.add_arcs_with_capacity_and_unit_cost(
+        2 + n_r + np.arange(n_c),
+        np.ones(n_c, dtype=np.int64),
+        problem.capacity,
+        np.zeros(n_c, dtype=np.int64),
+    )
+    supplies = np.zeros(2 + n_r + n_c, dtype=np.int64)
+    supplies[0], supplies[1] = n_r, -n_r
+    flow.set_nodes_supplies(np.arange(len(supplies)), supplies)
+    if flow.solve() != flow.OPTIMAL:
+        raise RuntimeError("reference flow is infeasible")
+    used = flow.flows(arcs) > 0
+    residents, coaches = problem.resident[used], problem.coach[used]
+    return [
+        (
+            program.residents[int(problem.residents[r])].resident_id,
+            program.coaches[int(problem.coaches[c])].coach_id,
+        )
+        for r, c in zip(residents, coaches, strict=True)
+    ]
+
+
+def stable(program: coachmatch.Program) -> list[tuple[str, str]]:
+    """Resident-optimal stable matching with preferences by affinity (allowed pairs)."""
+    from matching.games import HospitalResident
+
+    problem = build_problem(program)
+    r_ids = [program.residents[int(r)].resident_id for r in problem.residents]
+    c_ids = [program.coaches[int(c)].coach_id for c in problem.coaches]
+    order = np.lexsort((problem.coach, -problem.affinity, problem.resident))
+    resident_prefs: dict[str, list[str]] = {r: [] for r in r_ids}
+    for k in order:
+        resident_prefs[r_ids[problem.resident[k]]].append(c_ids[problem.coach[k]])
+    order = np.lexsort((problem.resident, -problem.affinity, problem.coach))
+    coach_prefs: dict[str, list[str]] = {c: [] for c in c_ids}
+    for k in order:
+        coach_prefs[c_ids[problem.coach[k]]].append(r_ids[problem.resident[k]])
+    capacities = {c: int(cap) for c, cap in zip(c_ids, problem.capacity, strict=True)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # coaches nobody may have: the package warns
+        game = HospitalResident.create_from_dictionaries(resident_prefs, coach_prefs, capacities)
+        solution = game.solve(optimal="resident")
+    return [(str(r), str(c)) for c, residents in solution.items() for r in residents]
+
+
+def run_one(size: str, method: str, repeats: int) -> dict[str, Any]:
+    """Time one method on one size in this interpreter (called in a subprocess)."""
+    program = synthetic(size, seed=0)  # type: ignore[arg-type]
+    program.index  # noqa: B018 — built once, as any caller's first use would
+    baseline = _status("VmRSS")
+
+    def once() -> list[tuple[str, str]]:
+        if method == "reference":
+            return reference(program)
+        if method == "stable":
+            return stable(program)
+        result = match(program, method=method.removeprefix("match-"))  # type: ignore[arg-type]
+        return list(zip(result.pairs["resident_id"], result.pairs["coach_id"], strict=True))
+
+    pairs = once()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        pairs = once()
+        times.append(time.perf_counter() - start)
+    peak = (_status("VmHWM") - baseline) / 1024
+    index = program.index
+    from coachmatch.affinity import affinity_matrix
+
+    matrix = affinity_matrix(program)
+    scores = [int(matrix[index.resident[r], index.coach[c]]) for r, c in pairs]
+    current = {r.resident_id: r.current_coach_id for r in program.residents}
+    active = sum(r.active for r in program.residents)
+    return {
+        "size": size,
+        "method": method,
+        "seconds": statistics.median(times),
+        "peak_mib": peak,
+        "total_affinity": sum(scores),
+        "min_affinity": min(scores) if scores else None,
+        "kept": sum(current[r] == c for r, c in pairs),
+        "unmatched": active - len(pairs),
+        "violations": len(audit(program, pairs, allow_unmatched=True)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=["small", "medium", "large"])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS))
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=1800, help="per (size, method), s")
+    parser.add_argument("--json", help="also write the rows as JSON to this file")
+    parser.add_argument("--one", nargs=2, metavar=("SIZE", "METHOD"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one[0], args.one[1], args.repeats)))
+        return
+    print(
+        f"coachmatch {coachmatch.__version__}, Python {platform.python_version()}, "
+        f"{platform.machine()}; seed 0, median of {args.repeats} after a warm-up\n"
+    )
+    print(
+        "| size | method | time (s) | × reference | peak MiB | total affinity | × reference "
+        "| min affinity | kept | unmatched | violations |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    rows = []
+    for size in args.sizes:
+        ref: dict[str, Any] | None = None
+        for method in args.methods:
+            command = [
+                sys.executable,
+                __file__,
+                "--one",
+                size,
+                method,
+                "--repeats",
+                str(args.repeats),
+            ]
+            try:
+                done = subprocess.run(
+                    command, capture_output=True, text=True, timeout=args.timeout, check=True
+                )
+            except subprocess.TimeoutExpired:
+                print(f"| {size} | {method} | > {args.timeout:.0f} | | | | | | | | |", flush=True)
+                continue
+            row = json.loads(done.stdout.strip().splitlines()[-1])
+            rows.append(row)
+            if method == "reference":
+                ref = row
+            t_ratio = f"{row['seconds'] / ref['seconds']:.2f}" if ref else ""
+            a_ratio = f"{row['total_affinity'] / ref['total_affinity']:.3f}" if ref else ""
+            print(
+                f"| {size} | {method} | {row['seconds']:.3f} | {t_ratio} | {row['peak_mib']:.0f} "
+                f"| {row['total_affinity']} | {a_ratio} | {row['min_affinity']} | {row['kept']} "
+                f"| {row['unmatched']} | {row['violations']} |",
+                flush=True,
+            )
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(rows, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()
