@@ -46,6 +46,84 @@ class _Progress(cp_model.CpSolverSolutionCallback):
         )
 
 
+_MIN, _MAX = -(2**63) + 1, 2**63 - 1
+
+
+def _ints(values: Any) -> str:
+    return ", ".join(map(str, np.asarray(values).tolist()))
+
+
+class _ProtoModel:
+    """A CP-SAT model written straight into its proto, in batches of text format.
+
+    Creating one Python object per pair (``new_bool_var``) and summing them is the
+    slow part of building a large model; here variables and constraints are
+    described as index arrays and handed to the C++ proto in one call per batch.
+    """
+
+    def __init__(self) -> None:
+        self.model = cp_model.CpModel()
+        self.proto = self.model.proto
+        self.size = 0
+        self._pending: list[str] = []
+
+    def new_vars(self, lows: Any, highs: Any) -> IntArray:
+        lows, highs = np.atleast_1d(lows), np.atleast_1d(highs)
+        n = max(len(lows), len(highs))
+        if n == 0 or len(lows) == 0 or len(highs) == 0:
+            return np.zeros(0, dtype=np.int64)
+        lows, highs = np.broadcast_to(lows, n), np.broadcast_to(highs, n)
+        if np.all(lows == lows[0]) and np.all(highs == highs[0]):
+            text = f"variables {{ domain: [{int(lows[0])}, {int(highs[0])}] }}\n" * n
+        else:
+            text = "".join(
+                f"variables {{ domain: [{lo}, {hi}] }}\n"
+                for lo, hi in zip(lows.tolist(), highs.tolist(), strict=True)
+            )
+        self.flush()
+        self.proto.merge_text_format(text)
+        first = self.size
+        self.size += n
+        return np.arange(first, self.size, dtype=np.int64)
+
+    def linear(self, variables: Any, coeffs: Any, low: int, high: int) -> None:
+        self._pending.append(
+            f"constraints {{ linear {{ vars: [{_ints(variables)}] "
+            f"coeffs: [{_ints(coeffs)}] domain: [{low}, {high}] }} }}\n"
+        )
+
+    def one(self, literals: Any, *, exactly: bool) -> None:
+        kind = "exactly_one" if exactly else "at_most_one"
+        self._pending.append(f"constraints {{ {kind} {{ literals: [{_ints(literals)}] }} }}\n")
+
+    def square(self, target: int, of: int) -> None:
+        expr = f"{{ vars: [{of}] coeffs: [1] }}"
+        self._pending.append(
+            f"constraints {{ int_prod {{ target {{ vars: [{target}] "
+            f"coeffs: [1] }} exprs {expr} exprs {expr} }} }}\n"
+        )
+
+    def flush(self) -> None:
+        if self._pending:
+            self.proto.merge_text_format("".join(self._pending))
+            self._pending.clear()
+
+    def objective(self, variables: IntArray, coeffs: IntArray, sense: str) -> None:
+        """Set the objective (CP-SAT minimizes; a maximum is a scaled minimum)."""
+        self.flush()
+        self.proto.clear_objective()
+        sign = -1 if sense == "max" else 1
+        self.proto.objective.vars.extend(variables.tolist())
+        self.proto.objective.coeffs.extend((sign * coeffs).tolist())
+        self.proto.objective.scaling_factor = float(sign)
+
+    def hint(self, values: IntArray) -> None:
+        self.flush()
+        self.proto.clear_solution_hint()
+        self.proto.solution_hint.vars.extend(range(len(values)))
+        self.proto.solution_hint.values.extend(values.tolist())
+
+
 def solve_cpsat(
     problem: MatchingProblem,
     hint: IntArray | None = None,
@@ -56,6 +134,9 @@ def solve_cpsat(
 ) -> CpSatResult | None:
     """Solve every level with CP-SAT; None when R1-R6 cannot all hold.
 
+    Variables: one Boolean per allowed pair (indices ``0 .. n_arcs - 1``), then each
+    coach's caseload, then the auxiliary variables of the levels that need them.
+
     Parameters
     ----------
     problem : MatchingProblem
@@ -63,7 +144,7 @@ def solve_cpsat(
         A feasible assignment (coach position per resident) to start from.
     num_workers : int, default 1
         CP-SAT workers. One worker is deterministic; more are deterministic too
-        (``interleave_search``) but slower on the small models this path sees.
+        (``interleave_search``) but slower on the models this path sees.
     deterministic_time : float, default 60
         CP-SAT's deterministic time limit per level.
     progress : callable, optional
@@ -79,41 +160,31 @@ def solve_cpsat(
     """
     policy = problem.program.policy
     note = progress or (lambda message: None)
-    model = cp_model.CpModel()
     n_arcs, n_r, n_c = problem.n_arcs, problem.n_residents, problem.n_coaches
-    x = [model.new_bool_var(f"x{k}") for k in range(n_arcs)]
-    arcs_of_resident = np.split(
-        np.arange(n_arcs), np.searchsorted(problem.resident, np.arange(1, n_r))
-    )
+    build = _ProtoModel()
+    x = build.new_vars(np.zeros(n_arcs, dtype=np.int64), np.ones(n_arcs, dtype=np.int64))
+    # np.split gives one (empty) piece even for zero residents or coaches: slice it off
+    arcs_of_resident = np.split(x, np.searchsorted(problem.resident, np.arange(1, n_r)))[:n_r]
+    for arcs in arcs_of_resident:
+        build.one(arcs, exactly=not problem.allow_unmatched)
+    loads = build.new_vars(problem.min_load, problem.capacity)
     order = np.argsort(problem.coach, kind="stable")
     arcs_of_coach = np.split(order, np.searchsorted(problem.coach[order], np.arange(1, n_c)))
-    matched = []
-    for r in range(n_r):
-        terms = [x[k] for k in arcs_of_resident[r]]
-        if problem.allow_unmatched:
-            model.add_at_most_one(terms)
-        else:
-            model.add_exactly_one(terms)
-        matched.append(cp_model.LinearExpr.sum(terms))
-    loads = []
-    for c in range(n_c):
-        load = model.new_int_var(int(problem.min_load[c]), int(problem.capacity[c]), f"load{c}")
-        model.add(load == cp_model.LinearExpr.sum([x[k] for k in arcs_of_coach[c]]))
-        loads.append(load)
-    extra: dict[str, Any] = {}  # auxiliary variables, hinted with the incumbent too
+    for c, arcs in enumerate(arcs_of_coach[:n_c]):
+        build.linear([loads[c], *arcs.tolist()], [1, *([-1] * len(arcs))], 0, 0)
+    aux: dict[str, IntArray] = {}
 
-    def set_hints(chosen: npt.NDArray[np.bool_]) -> None:
-        model.clear_hints()  # type: ignore[no-untyped-call]
-        for var, value in zip(x, chosen.tolist(), strict=True):
-            model.add_hint(var, value)
+    def values_of(chosen: npt.NDArray[np.bool_]) -> IntArray:
+        """Every variable's value for the arcs ``chosen`` (a complete hint)."""
         load = np.bincount(problem.coach[chosen], minlength=n_c)
-        for var, value in zip(loads, load.tolist(), strict=True):
-            model.add_hint(var, value)
-        if "smallest" in extra:
-            model.add_hint(extra["smallest"], _levels(problem, chosen)["min_affinity"])
-        if "squares" in extra:
-            for var, value in zip(extra["squares"], (load**2).tolist(), strict=True):
-                model.add_hint(var, value)
+        values = np.zeros(build.size, dtype=np.int64)
+        values[x] = chosen
+        values[loads] = load
+        if "smallest" in aux:
+            values[aux["smallest"]] = _levels(problem, chosen)["min_affinity"]
+        if "squares" in aux:
+            values[aux["squares"]] = load**2
+        return values
 
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = num_workers
@@ -128,17 +199,19 @@ def solve_cpsat(
     incumbent: npt.NDArray[np.bool_] | None = None
     if hint is not None:
         incumbent = hint[problem.resident] == problem.coach
-        set_hints(incumbent)
 
-    def optimize(level: str, objective: Any, sense: str) -> bool:
+    def optimize(level: str, variables: IntArray, coeffs: IntArray, sense: str) -> bool:
         """Optimize one level, then fix it; False when the model is infeasible."""
         nonlocal incumbent
-        (model.maximize if sense == "max" else model.minimize)(objective)
-        status = solver.solve(model, _Progress(level, note))
+        build.objective(variables, coeffs, sense)
+        if incumbent is not None:
+            build.hint(values_of(incumbent))
+        status = solver.solve(build.model, _Progress(level, note))
         if status == cp_model.INFEASIBLE:
             return False
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            incumbent = np.array([solver.boolean_value(v) for v in x], dtype=bool)
+            solution = np.fromiter(solver.response_proto.solution, dtype=np.int64)
+            incumbent = solution[:n_arcs] > 0
         elif incumbent is None:
             raise RuntimeError(
                 f"CP-SAT stopped on {level} without a solution ({solver.status_name(status)})"
@@ -148,43 +221,40 @@ def solve_cpsat(
         if status != cp_model.OPTIMAL:
             result.optimal = False
             result.bounds[level] = float(solver.best_objective_bound)
-        model.add(objective >= value if sense == "max" else objective <= value)
-        set_hints(incumbent)
+        if sense == "max":
+            build.linear(variables, coeffs, value, _MAX)
+        else:
+            build.linear(variables, coeffs, _MIN, value)
         log.debug("cp-sat %s = %d (%s)", level, value, solver.status_name(status))
         return True
 
-    if problem.allow_unmatched and not optimize("matched", cp_model.LinearExpr.sum(x), "max"):
+    ones = np.ones(n_arcs, dtype=np.int64)
+    if problem.allow_unmatched and not optimize("matched", x, ones, "max"):
         return None
-    if policy.keep_current and problem.kept.any():
-        kept = cp_model.LinearExpr.sum([x[k] for k in np.flatnonzero(problem.kept)])
-        if not optimize("continuity", kept, "max"):
-            return None
-    affinity = problem.affinity.tolist()
+    if (
+        policy.keep_current
+        and problem.kept.any()
+        and not optimize("continuity", x[problem.kept], ones[problem.kept], "max")
+    ):
+        return None
     if policy.fairness == "maxmin" and n_arcs:
-        smallest = extra["smallest"] = model.new_int_var(0, 100, "min_affinity")
-        for r in range(n_r):
-            arcs = arcs_of_resident[r]
-            score = cp_model.LinearExpr.weighted_sum(
-                [x[k] for k in arcs], [affinity[k] for k in arcs]
+        smallest = aux["smallest"] = build.new_vars(0, 100)
+        for arcs in arcs_of_resident:
+            # smallest <= affinity of the chosen arc, or 100 (no bound) when unmatched
+            build.linear(
+                [int(smallest[0]), *arcs.tolist()],
+                [1, *(100 - problem.affinity[arcs]).tolist()],
+                _MIN,
+                100,
             )
-            # an unmatched resident does not bound the minimum: 100 is the largest affinity
-            model.add(smallest <= score + 100 * (1 - matched[r]))
-        if incumbent is not None:
-            set_hints(incumbent)
-        if not optimize("min_affinity", smallest, "max"):
+        if not optimize("min_affinity", smallest, np.ones(1, dtype=np.int64), "max"):
             return None
-    total = cp_model.LinearExpr.weighted_sum(x, affinity)
-    if not optimize("total_affinity", total, "max"):
+    if not optimize("total_affinity", x, problem.affinity, "max"):
         return None
-    squares = []
+    squares = aux["squares"] = build.new_vars(np.zeros(n_c, dtype=np.int64), problem.capacity**2)
     for c in range(n_c):
-        square = model.new_int_var(0, int(problem.capacity[c]) ** 2, f"sq{c}")
-        model.add_multiplication_equality(square, [loads[c], loads[c]])
-        squares.append(square)
-    extra["squares"] = squares
-    if incumbent is not None:
-        set_hints(incumbent)
-    if not optimize("sum_sq_caseload", cp_model.LinearExpr.sum(squares), "min"):
+        build.square(int(squares[c]), int(loads[c]))
+    if not optimize("sum_sq_caseload", squares, np.ones(n_c, dtype=np.int64), "min"):
         return None
     assert incumbent is not None
     result.assignment[problem.resident[incumbent]] = problem.coach[incumbent]
