@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from html import escape
 
@@ -79,7 +80,7 @@ class Matching:
         mean = f"{self.pairs['affinity'].mean():.1f}" if n else "-"
         loads = self.caseloads["caseload"]
         facts = [
-            ("status", self.status + (f" (bounds {self.bound})" if self.bound else "")),
+            ("status", self.status + self._bounds()),
             ("method", f"{self.method}, {self.runtime:.2f} s"),
             (
                 "matched",
@@ -102,6 +103,16 @@ class Matching:
         if len(self.recusals):
             facts.append(("recusals", str(len(self.recusals))))
         return facts
+
+    def _bounds(self) -> str:
+        """``" (total_affinity <= 187400; min_affinity not proven)"``, or ``""``."""
+        parts = []
+        for level, bound in self.bound.items():
+            if math.isnan(bound):
+                parts.append(f"{level} not proven")
+            else:
+                parts.append(f"{level} {'>=' if level == 'sum_sq_caseload' else '<='} {bound:g}")
+        return f" ({'; '.join(parts)})" if parts else ""
 
     def explain(self, resident_id: str) -> str:
         """Why this resident has this coach: the fit, kept or new, and every other coach.

@@ -11,6 +11,7 @@ solver's bound.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,7 +130,7 @@ def solve_cpsat(
     hint: IntArray | None = None,
     *,
     num_workers: int = 1,
-    deterministic_time: float = 60.0,
+    deterministic_time: float = 10.0,
     progress: Callable[[str], None] | None = None,
 ) -> CpSatResult | None:
     """Solve every level with CP-SAT; None when R1-R6 cannot all hold.
@@ -145,8 +146,10 @@ def solve_cpsat(
     num_workers : int, default 1
         CP-SAT workers. One worker is deterministic; more are deterministic too
         (``interleave_search``) but slower on the models this path sees.
-    deterministic_time : float, default 60
-        CP-SAT's deterministic time limit per level.
+    deterministic_time : float, default 10
+        CP-SAT's deterministic time limit per level; it binds before the policy's
+        wall-clock ``time_limit_s`` on this machine's sizes, so that results do not
+        depend on the machine's speed.
     progress : callable, optional
         Receives a line per improving solution.
 
@@ -220,7 +223,10 @@ def solve_cpsat(
         value = _levels(problem, incumbent)[level]
         if status != cp_model.OPTIMAL:
             result.optimal = False
-            result.bounds[level] = float(solver.best_objective_bound)
+            # a bound is known only once a solution of this level's model was found
+            result.bounds[level] = (
+                float(solver.best_objective_bound) if status == cp_model.FEASIBLE else math.nan
+            )
         if sense == "max":
             build.linear(variables, coeffs, value, _MAX)
         else:
