@@ -35,6 +35,7 @@ import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from typing import Any
@@ -116,11 +117,25 @@ def stable(program: coachmatch.Program) -> list[tuple[str, str]]:
     for k in order:
         coach_prefs[c_ids[problem.coach[k]]].append(r_ids[problem.resident[k]])
     capacities = {c: int(cap) for c, cap in zip(c_ids, problem.capacity, strict=True)}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # coaches nobody may have: the package warns
-        game = HospitalResident.create_from_dictionaries(resident_prefs, coach_prefs, capacities)
-        solution = game.solve(optimal="resident")
-    return [(str(r), str(c)) for c, residents in solution.items() for r in residents]
+    out: list[tuple[str, str]] = []
+
+    def solve() -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # coaches nobody may have: the package warns
+            game = HospitalResident.create_from_dictionaries(
+                resident_prefs, coach_prefs, capacities
+            )
+            solution = game.solve(optimal="resident")
+        out.extend((str(r), str(c)) for c, residents in solution.items() for r in residents)
+
+    # the package deep-copies its linked player objects: on large games that recursion
+    # needs a deeper stack than Python's default, so it runs in a thread with one
+    sys.setrecursionlimit(1_000_000)
+    threading.stack_size(1 << 30)
+    worker = threading.Thread(target=solve)
+    worker.start()
+    worker.join()
+    return out
 
 
 def run_one(size: str, method: str, repeats: int) -> dict[str, Any]:

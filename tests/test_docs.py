@@ -54,3 +54,17 @@ def test_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert commands[0] in ci
     assert commands[1] in ci
+
+
+def test_readme_python_examples_run(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    work = Path(str(tmp_path))
+    (work / "examples").symlink_to(ROOT / "examples")
+    monkeypatch.chdir(work)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
+    assert (work / "out" / "program-copy" / "program.toml").is_file()
