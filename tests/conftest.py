@@ -125,3 +125,21 @@ def edit(tiny: Path) -> Callable[..., Path]:
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(autouse=True)
+def every_matching_passes_audit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every Matching any test produces is checked against every rule, solver-free."""
+    from coachmatch import audit
+    from coachmatch.solver import matching as module
+
+    build = module._result
+
+    def audited(*args: object, **kwargs: object) -> object:
+        result = build(*args, **kwargs)  # type: ignore[arg-type]
+        allow = bool(len(result.unmatched))
+        violations = audit(result.program, result.pairs, allow_unmatched=allow)
+        assert violations == [], [str(v) for v in violations]
+        return result
+
+    monkeypatch.setattr(module, "_result", audited)

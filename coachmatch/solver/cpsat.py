@@ -168,8 +168,9 @@ def solve_cpsat(
     x = build.new_vars(np.zeros(n_arcs, dtype=np.int64), np.ones(n_arcs, dtype=np.int64))
     # np.split gives one (empty) piece even for zero residents or coaches: slice it off
     arcs_of_resident = np.split(x, np.searchsorted(problem.resident, np.arange(1, n_r)))[:n_r]
-    for arcs in arcs_of_resident:
-        build.one(arcs, exactly=not problem.allow_unmatched)
+    for r, arcs in enumerate(arcs_of_resident):
+        # allowing unmatched residents relaxes R1, not a require request (R5)
+        build.one(arcs, exactly=not problem.allow_unmatched or r in problem.required)
     loads = build.new_vars(problem.min_load, problem.capacity)
     order = np.argsort(problem.coach, kind="stable")
     arcs_of_coach = np.split(order, np.searchsorted(problem.coach[order], np.arange(1, n_c)))

@@ -12,7 +12,9 @@ Network (OR-Tools ``SimpleMinCostFlow``)::
   leaves through unit arcs, the k-th costing 2k-1, so that their sum is the
   coach's caseload squared (O4 is convex, so flow fills the cheap units first).
 - U exists only when unmatched residents are allowed; its arc to T carries
-  exactly the fewest possible unmatched residents (found first).
+  exactly the fewest possible unmatched residents (found first). A resident
+  with a ``require`` request has no arc to U: allowing unmatched residents
+  relaxes R1, not R5.
 
 Levels are solved lexicographically and exactly: the fewest unmatched (a flow
 with cost 1 on the unmatched arcs); O1 (cost -1 on arcs to current coaches);
@@ -81,11 +83,13 @@ class _Network:
             arc_cost,
         )
         if problem.allow_unmatched:
+            # a resident with a require request must get that coach: no way out for them
+            free = np.setdiff1d(res, np.fromiter(problem.required, dtype=np.int64))
             self.unmatched_arcs = flow.add_arcs_with_capacity_and_unit_cost(
-                first_r + res,
-                np.full(n_r, U),
-                np.ones(n_r, dtype=np.int64),
-                np.full(n_r, unmatched_cost, dtype=np.int64),
+                first_r + free,
+                np.full(len(free), U),
+                np.ones(len(free), dtype=np.int64),
+                np.full(len(free), unmatched_cost, dtype=np.int64),
             )
             flow.add_arc_with_capacity_and_unit_cost(U, T, unmatched_cap, 0)
         tails, caps, costs = [], [], []
