@@ -39,6 +39,10 @@ awkward_text = (
 )
 
 
+#: active people, mostly: an inactive one now and then
+mostly_true = st.integers(0, 9).map(bool)
+
+
 @st.composite
 def programs(draw: st.DrawFn, max_residents: int = 8, max_coaches: int = 5) -> Program:
     """A random valid Program: every reference resolves, rotations never overlap."""
@@ -70,7 +74,9 @@ def programs(draw: st.DrawFn, max_residents: int = 8, max_coaches: int = 5) -> P
     coaches = []
     for k in range(n_coaches):
         capacity = draw(st.none() | st.integers(0, 6))
-        min_load = draw(st.none() | st.integers(0, min(capacity if capacity is not None else 4, 2)))
+        # minimum loads are rare in practice and make most small programs infeasible
+        low = draw(st.sampled_from([None, None, None, 0, 1, 2]))
+        min_load = None if low is None else min(low, capacity if capacity is not None else 2)
         coaches.append(
             Coach(
                 coach_id=f"C{k}",
@@ -82,13 +88,15 @@ def programs(draw: st.DrawFn, max_residents: int = 8, max_coaches: int = 5) -> P
                 committee_panels=tuple(draw(st.lists(st.sampled_from(panel_ids), unique=True)))
                 if panel_ids
                 else (),
-                programs=tuple(draw(st.lists(st.sampled_from(program_names), unique=True))),
+                programs=tuple(
+                    draw(st.lists(st.sampled_from(program_names), unique=True, max_size=1))
+                ),
                 virtual_ok=draw(st.booleans()),
-                active=draw(st.booleans()),
+                active=draw(mostly_true),
             )
         )
     coach_ids = [c.coach_id for c in coaches]
-    n_residents = draw(st.integers(0, max_residents))
+    n_residents = draw(st.integers(1, max_residents) | st.just(max_residents))
     residents = [
         Resident(
             resident_id=f"R{k}",
@@ -97,14 +105,14 @@ def programs(draw: st.DrawFn, max_residents: int = 8, max_coaches: int = 5) -> P
             pgy=draw(st.none() | st.integers(1, 5)),
             decision_panel=draw(st.none() | st.sampled_from(panel_ids)) if panel_ids else None,
             current_coach_id=draw(st.none() | st.sampled_from(coach_ids)),
-            active=draw(st.booleans()),
+            active=draw(mostly_true),
         )
         for k in range(n_residents)
     ]
     rotations = []
     for r in residents:
         day = START + timedelta(days=draw(st.integers(-30, 60)))
-        for _ in range(draw(st.integers(0, 3))):
+        for _ in range(draw(st.integers(0, 2))):
             length = draw(st.integers(0, 60))
             rotations.append(
                 Rotation(
@@ -114,7 +122,13 @@ def programs(draw: st.DrawFn, max_residents: int = 8, max_coaches: int = 5) -> P
                     site_id=f"S{draw(st.integers(0, n_sites - 1))}",
                     service=draw(awkward_text),
                     supervisor_ids=tuple(
-                        draw(st.lists(st.sampled_from([*coach_ids, "F9"]), unique=True, max_size=2))
+                        draw(
+                            st.lists(
+                                st.sampled_from([*coach_ids, "F7", "F8", "F9"]),
+                                unique=True,
+                                max_size=2,
+                            )
+                        )
                     ),
                 )
             )
@@ -187,7 +201,7 @@ def programs(draw: st.DrawFn, max_residents: int = 8, max_coaches: int = 5) -> P
             Request(
                 resident_id=r,
                 coach_id=c,
-                kind=draw(st.sampled_from(["require", "forbid", "prefer"])),
+                kind=draw(st.sampled_from(["require", "forbid", "forbid", "prefer", "prefer"])),
                 reason=draw(st.sampled_from(["", "asked for"])),
             )
             for r, c in pairs
