@@ -17,6 +17,8 @@ Protocol
   - ``stable``: the ``matching`` package's hospital-resident game, resident-optimal,
     preferences sorted by affinity on allowed pairs, capacities as caps: what a
     program would otherwise reach for.
+  - On request (``--methods reference-solve flow-solve``), the solvers alone on arcs
+    built beforehand: the reference's single solve, and match()'s flow path.
 - Reported per row: median wall time, peak memory growth, total and minimum
   affinity, residents keeping their current coach, unmatched residents, rule
   violations found by ``audit()``, and time and total affinity relative to the
@@ -52,9 +54,12 @@ from ortools.graph.python import min_cost_flow  # noqa: E402
 import coachmatch  # noqa: E402
 from coachmatch import audit, match  # noqa: E402
 from coachmatch.datasets import synthetic  # noqa: E402
-from coachmatch.solver.problem import build_problem  # noqa: E402
+from coachmatch.solver.flow import solve_flow  # noqa: E402
+from coachmatch.solver.problem import MatchingProblem, build_problem  # noqa: E402
 
 METHODS = ("reference", "match-flow", "match-cpsat", "stable")
+#: the solver alone, on arcs built beforehand (not in the default run)
+SOLVE_ONLY = ("reference-solve", "flow-solve")
 
 
 def _status(key: str) -> int:
@@ -66,7 +71,12 @@ def _status(key: str) -> int:
 
 def reference(program: coachmatch.Program) -> list[tuple[str, str]]:
     """Affinity + eligibility + one min-cost flow maximizing total affinity under caps."""
-    problem = build_problem(program)
+    return reference_solve(build_problem(program))
+
+
+def reference_solve(problem: MatchingProblem) -> list[tuple[str, str]]:
+    """The reference's flow solve alone, on arcs built beforehand."""
+    program = problem.program
     n_r, n_c = problem.n_residents, problem.n_coaches
     flow = min_cost_flow.SimpleMinCostFlow()
     ones = np.ones(n_r, dtype=np.int64)
@@ -144,9 +154,26 @@ def run_one(size: str, method: str, repeats: int) -> dict[str, Any]:
     program.index  # noqa: B018 — built once, as any caller's first use would
     baseline = _status("VmRSS")
 
+    problem = build_problem(program) if method in SOLVE_ONLY else None
+
     def once() -> list[tuple[str, str]]:
         if method == "reference":
             return reference(program)
+        if method == "reference-solve":
+            assert problem is not None
+            return reference_solve(problem)
+        if method == "flow-solve":
+            assert problem is not None
+            flow = solve_flow(problem)
+            assert flow is not None
+            return [
+                (
+                    program.residents[int(problem.residents[r])].resident_id,
+                    program.coaches[int(problem.coaches[c])].coach_id,
+                )
+                for r, c in enumerate(flow.assignment.tolist())
+                if c >= 0
+            ]
         if method == "stable":
             return stable(program)
         result = match(program, method=method.removeprefix("match-"))  # type: ignore[arg-type]
@@ -222,7 +249,7 @@ def main() -> None:
                 continue
             row = json.loads(done.stdout.strip().splitlines()[-1])
             rows.append(row)
-            if method == "reference":
+            if method.startswith("reference"):
                 ref = row
             t_ratio = f"{row['seconds'] / ref['seconds']:.2f}" if ref else ""
             a_ratio = f"{row['total_affinity'] / ref['total_affinity']:.3f}" if ref else ""
