@@ -25,7 +25,7 @@ from coachmatch.models import (
 from coachmatch.results import Matching
 from coachmatch.solver import match
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Answer",
