@@ -25,7 +25,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cached_property
-from html import escape
 from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -44,6 +43,7 @@ from pydantic import (
     model_validator,
 )
 
+from coachmatch._display import facts_html, facts_text
 from coachmatch.exceptions import Problem, ProgramError, pydantic_problems
 
 __all__ = [
@@ -891,7 +891,7 @@ class Program(ProgramHeader):
 
     def summary(self) -> str:
         """A short plain-text summary: counts, horizon and policy."""
-        return "\n".join(f"{key}: {value}" if key else value for key, value in self._facts())
+        return facts_text(self._facts())
 
     def _facts(self) -> list[tuple[str, str]]:
         active_r = sum(r.active for r in self.residents)
@@ -934,12 +934,7 @@ class Program(ProgramHeader):
         )
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{escape(k)}</th>"
-            f"<td style='text-align:left'>{escape(v)}</td></tr>"
-            for k, v in self._facts()
-        )
-        return f"<table class='coachmatch-program'>{rows}</table>"
+        return facts_html(self._facts(), "coachmatch-program")
 
     # -- DataFrames (implemented in coachmatch.io.frames) ---------------------
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from html import escape
 
 import pandas as pd
 
+from coachmatch._display import facts_html, facts_text
 from coachmatch.affinity import affinity_matrix, explain_affinity
 from coachmatch.constraints import exclusions
 from coachmatch.models import Program
@@ -72,7 +72,7 @@ class Matching:
 
     def summary(self) -> str:
         """A short plain-text summary: status, levels and counts."""
-        return "\n".join(f"{key}: {value}" for key, value in self._facts())
+        return facts_text(self._facts())
 
     def _facts(self) -> list[tuple[str, str]]:
         n = len(self.pairs)
@@ -190,9 +190,4 @@ class Matching:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{escape(k)}</th>"
-            f"<td style='text-align:left'>{escape(v)}</td></tr>"
-            for k, v in self._facts()
-        )
-        return f"<table class='coachmatch-matching'>{rows}</table>"
+        return facts_html(self._facts(), "coachmatch-matching")

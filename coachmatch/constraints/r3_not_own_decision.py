@@ -17,6 +17,8 @@ Forbids pairs: an eligibility mask, as R2.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from coachmatch.constraints.base import Mask, Pairs, Violation
@@ -85,6 +87,17 @@ def why(program: Program, resident_id: str, coach_id: str) -> str | None:
     return _sentence(program, resident_id, coach_id, panel)
 
 
+def _on_own_panel(program: Program, pairs: Pairs) -> Iterator[tuple[str, str, str]]:
+    """(resident_id, coach_id, panel_id) for pairs whose coach sits on the resident's
+    decision panel."""
+    members = program.panel_members()
+    panel_of = {r.resident_id: r.decision_panel for r in program.residents}
+    for r, c in pairs:
+        panel = panel_of.get(r)
+        if panel is not None and c in members.get(panel, ()):
+            yield r, c, panel
+
+
 def recusals(program: Program, pairs: Pairs) -> list[tuple[str, str, str]]:
     """(resident_id, coach_id, panel_id) for each coach who must recuse (recuse mode).
 
@@ -97,14 +110,7 @@ def recusals(program: Program, pairs: Pairs) -> list[tuple[str, str, str]]:
     """
     if program.policy.not_own_decision != "recuse":
         return []
-    members = program.panel_members()
-    panel_of = {r.resident_id: r.decision_panel for r in program.residents}
-    out = []
-    for r, c in pairs:
-        panel = panel_of.get(r)
-        if panel is not None and c in members.get(panel, ()):
-            out.append((r, c, panel))
-    return out
+    return list(_on_own_panel(program, pairs))
 
 
 def check(program: Program, pairs: Pairs) -> list[Violation]:
@@ -122,12 +128,8 @@ def check(program: Program, pairs: Pairs) -> list[Violation]:
     1
     """
     members = program.panel_members()
-    panel_of = {r.resident_id: r.decision_panel for r in program.residents}
-    found = []
-    for r, c in pairs:
-        panel = panel_of.get(r)
-        if panel is None or c not in members.get(panel, ()):
-            continue
-        if _excluded(program, panel, members[panel]):
-            found.append(Violation(NAME, _sentence(program, r, c, panel), r, c))
-    return found
+    return [
+        Violation(NAME, _sentence(program, r, c, panel), r, c)
+        for r, c, panel in _on_own_panel(program, pairs)
+        if _excluded(program, panel, members[panel])
+    ]

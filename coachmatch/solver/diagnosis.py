@@ -70,6 +70,20 @@ def _request_problems(problem: MatchingProblem) -> list[str]:
     return reasons
 
 
+def _excluding(problem: MatchingProblem, row: int) -> list[tuple[str, list[str]]]:
+    """For the resident at program row ``row``: each pair rule and the active coaches it
+    excludes (rules that exclude nobody are left out)."""
+    program = problem.program
+    found = []
+    for rule in PAIR_RULES:
+        blocked = problem.eligibility.forbidden_by[rule.NAME][row, problem.coaches]
+        if blocked.any():
+            found.append(
+                (rule.NAME, [program.coaches[int(c)].coach_id for c in problem.coaches[blocked]])
+            )
+    return found
+
+
 def _no_allowed_coach(problem: MatchingProblem) -> list[str]:
     program = problem.program
     reasons = []
@@ -81,12 +95,9 @@ def _no_allowed_coach(problem: MatchingProblem) -> list[str]:
             continue  # explained by the request checks
         row = int(problem.residents[r])
         resident_id = program.residents[row].resident_id
-        parts = []
-        for rule in PAIR_RULES:
-            blocked = problem.eligibility.forbidden_by[rule.NAME][row, active_coaches]
-            if blocked.any():
-                ids = [program.coaches[int(c)].coach_id for c in active_coaches[blocked]]
-                parts.append(f"{rule.NAME} excludes {len(ids)} ({_ids(ids)})")
+        parts = [
+            f"{name} excludes {len(ids)} ({_ids(ids)})" for name, ids in _excluding(problem, row)
+        ]
         detail = "; ".join(parts) if parts else "there are no active coaches"
         reasons.append(
             f"{resident_id} has no allowed coach among {len(active_coaches)} active "
@@ -189,11 +200,7 @@ def unmatched_reason(problem: MatchingProblem, r: int, load: np.ndarray) -> str:
     arcs = problem.coach[problem.resident == r]
     if not len(arcs):
         row = int(problem.residents[r])
-        parts = []
-        for rule in PAIR_RULES:
-            blocked = problem.eligibility.forbidden_by[rule.NAME][row, problem.coaches]
-            if blocked.any():
-                parts.append(f"{rule.NAME} excludes {int(blocked.sum())}")
+        parts = [f"{name} excludes {len(ids)}" for name, ids in _excluding(problem, row)]
         return "no allowed coach" + (f" ({'; '.join(parts)})" if parts else "")
     full = [
         program.coaches[int(problem.coaches[c])].coach_id
