@@ -603,10 +603,21 @@ def synthetic(
                 )
             )
 
-    # -- availability: coaches' clinic-free windows; residents' protected half-day ---
+    # -- availability: coaches keep part of the protected half-day for their coachees
+    #    and list one or two clinic-free windows; most residents list the half-day ---
     availability: list[AvailabilityWindow] = []
     for c in coach_list:
-        days = sorted(rng.choice(5, size=int(rng.integers(2, 4)), replace=False).tolist())
+        begin = int(rng.integers(13, 15))
+        availability.append(
+            AvailabilityWindow(
+                person_id=c.coach_id,
+                weekday="wed",
+                start=time(begin),
+                end=time(begin + int(rng.integers(2, 4))),
+            )
+        )
+        others = [0, 1, 3, 4]
+        days = sorted(rng.choice(others, size=int(rng.integers(1, 3)), replace=False).tolist())
         for d in days:
             begin = int(rng.integers(8, 16))
             availability.append(
