@@ -3,7 +3,7 @@
 The public names are re-exported here; see the README for a tour.
 """
 
-from coachmatch.constraints import Violation, audit
+from coachmatch.constraints import Violation, audit, audit_schedule
 from coachmatch.exceptions import InfeasibleError, Problem, ProgramError, ProgramWarning
 from coachmatch.io import load_program, write_program
 from coachmatch.models import (
@@ -50,6 +50,7 @@ __all__ = [
     "Violation",
     "__version__",
     "audit",
+    "audit_schedule",
     "load_program",
     "match",
     "write_program",

@@ -21,11 +21,24 @@ from coachmatch.constraints import (
     r4_caseload,
     r5_requests,
     r6_program,
+    s1_length,
+    s2_cadence,
+    s3_availability,
+    s4_place,
 )
 from coachmatch.constraints.base import Mask, Pairs, Violation, as_pairs
+from coachmatch.constraints.meetings import as_meetings
 from coachmatch.models import Program
 
-__all__ = ["PAIR_RULES", "Eligibility", "Violation", "as_pairs", "audit", "eligibility"]
+__all__ = [
+    "PAIR_RULES",
+    "Eligibility",
+    "Violation",
+    "as_pairs",
+    "audit",
+    "audit_schedule",
+    "eligibility",
+]
 
 #: the rules that forbid pairs, in the order reasons are given
 PAIR_RULES = (r2_no_supervisor, r3_not_own_decision, r5_requests, r6_program)
@@ -120,4 +133,49 @@ def audit(program: Program, pairs: Any, *, allow_unmatched: bool = False) -> lis
     for rule in PAIR_RULES:
         found.extend(rule.check(program, known))
     found.extend(r4_caseload.check(program, known))
+    return found
+
+
+def audit_schedule(
+    program: Program,
+    meetings: Any,
+    pairs: Any = None,
+    starts: Any = None,
+) -> list[Violation]:
+    """Check any schedule against the rules S1-S4 of SPEC §5, without a solver.
+
+    Parameters
+    ----------
+    program : Program
+    meetings : DataFrame or iterable of mappings
+        ``meetings.csv`` columns: meeting_id, resident_id, coach_id, start, end
+        (aware, or ISO 8601 with offset), site_id or ``"virtual"``, travel_minutes,
+        status. Cancelled meetings are ignored. A schedule a person edited by hand
+        is checked the same way.
+    pairs : DataFrame or iterable of (resident_id, coach_id), optional
+        The pairs that must meet (a matching); a pair without meetings is then a
+        violation of S2.
+    starts : mapping of (resident_id, coach_id) to date, optional
+        Start dates of pairs made during the horizon (S2's first-meeting rule).
+
+    Returns
+    -------
+    list of Violation
+        Empty when the schedule is valid.
+
+    Examples
+    --------
+    >>> from coachmatch.datasets import synthetic
+    >>> audit_schedule(synthetic("small"), [], pairs=[("R0001", "C0001")])[0].message
+    'R0001 and C0001 have no meeting'
+    """
+    from coachmatch.timegrid import TimeGrid
+
+    items = as_meetings(meetings)
+    grid = TimeGrid.of(program)
+    needed = as_pairs(pairs) if pairs is not None else None
+    found = s1_length.check(program, items)
+    found += s2_cadence.check(program, items, needed, starts)
+    found += s3_availability.check(program, items, grid)
+    found += s4_place.check(program, items, grid)
     return found
