@@ -18,6 +18,9 @@ virtually.
 
 from __future__ import annotations
 
+import numpy as np
+import numpy.typing as npt
+
 from coachmatch.constraints.base import Violation
 from coachmatch.constraints.meetings import Meeting, by_pair
 from coachmatch.models import Program
@@ -28,18 +31,29 @@ NAME = "S4 place"
 HARD = True
 
 
-def travel_minutes(program: Program, grid: TimeGrid, m: Meeting) -> int | None:
-    """The model's travel for a meeting; None where a site or travel time is unknown."""
+def travel_minutes(
+    program: Program,
+    grid: TimeGrid,
+    m: Meeting,
+    matrix: npt.NDArray[np.int64] | None = None,
+    resident_sites: npt.NDArray[np.int64] | None = None,
+) -> int | None:
+    """The model's travel for a meeting; None where a site or travel time is unknown.
+
+    ``matrix`` (:func:`~coachmatch.travel.travel_matrix`) and ``resident_sites``
+    (:meth:`TimeGrid.site_of` for the resident) may be passed to save recomputing them.
+    """
     if m.virtual:
         return 0
     index = program.index
     if m.site_id not in index.site:
         return None
-    matrix = travel_matrix(program)
+    matrix = travel_matrix(program) if matrix is None else matrix
+    sites = grid.site_of(m.resident_id) if resident_sites is None else resident_sites
     place = index.site[m.site_id]
     home = int(index.coach_site[index.coach[m.coach_id]])
     day, _, _ = grid.locate(m.start)
-    at = int(grid.site_of(m.resident_id)[day]) if 0 <= day < len(grid.days) else -1
+    at = int(sites[day]) if 0 <= day < len(grid.days) else -1
     legs = [(home, place)] + ([(at, place)] if at >= 0 else [])
     if any(a != b and (matrix[a, b] < 0 or matrix[b, a] < 0) for a, b in legs):
         return None
@@ -65,12 +79,16 @@ def check(
     policy = program.policy
     index = program.index
     zone = program.zone
+    matrix = travel_matrix(program)
+    sites_of: dict[str, npt.NDArray[np.int64]] = {}
     found = []
     for m in meetings:
         r, c = m.resident_id, m.coach_id
         day = m.start.astimezone(zone).date()
         who = f"{m.meeting_id} ({r} and {c}) on {day}"
         coach = program.coaches[index.coach[c]] if c in index.coach else None
+        if r not in sites_of:
+            sites_of[r] = grid.site_of(r)
         if m.virtual:
             if policy.virtual == "never":
                 found.append(
@@ -91,7 +109,7 @@ def check(
                 found.append(Violation(NAME, f"{who} is at unknown site '{m.site_id}'", r, c))
                 continue
             d = grid.day_of(day)
-            at = int(grid.site_of(r)[d]) if 0 <= d < len(grid.days) else -1
+            at = int(sites_of[r][d]) if 0 <= d < len(grid.days) else -1
             allowed = {coach.site_id} if coach is not None else set()
             if at >= 0:
                 allowed.add(index.site_ids[at])
@@ -107,7 +125,7 @@ def check(
                     )
                 )
                 continue
-        expected = travel_minutes(program, grid, m)
+        expected = travel_minutes(program, grid, m, matrix, sites_of[r])
         if expected is None:
             found.append(
                 Violation(
