@@ -22,8 +22,8 @@ from coachmatch.models import (
     Site,
     TravelTime,
 )
-from coachmatch.results import Matching
-from coachmatch.solver import match
+from coachmatch.results import Matching, Schedule
+from coachmatch.solver import match, schedule
 
 __version__ = "0.2.0"
 
@@ -45,6 +45,7 @@ __all__ = [
     "Request",
     "Resident",
     "Rotation",
+    "Schedule",
     "Site",
     "TravelTime",
     "Violation",
@@ -53,5 +54,6 @@ __all__ = [
     "audit_schedule",
     "load_program",
     "match",
+    "schedule",
     "write_program",
 ]

@@ -12,7 +12,7 @@ from coachmatch.affinity import affinity_matrix, explain_affinity
 from coachmatch.constraints import exclusions
 from coachmatch.models import Program
 
-__all__ = ["LEVELS", "Matching"]
+__all__ = ["LEVELS", "Matching", "Schedule"]
 
 #: objective levels of SPEC §4, in priority order
 LEVELS = ("continuity", "min_affinity", "total_affinity", "sum_sq_caseload")
@@ -191,3 +191,131 @@ class Matching:
 
     def _repr_html_(self) -> str:
         return facts_html(self._facts(), "coachmatch-matching")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A year of coaching meetings (SPEC §5) and how good it is.
+
+    Attributes
+    ----------
+    meetings : pandas.DataFrame
+        meeting_id, sequence, resident_id, coach_id, start, end (time-zone-aware, the
+        program's zone), site_id or ``"virtual"``, travel_minutes, status; in time order.
+    status : {"optimal", "feasible"}
+        ``"optimal"`` when every coach's plan is proven to have the least travel.
+    travel_total : int
+        Minutes of travel over all meetings.
+    problems : list of str
+        Pairs that could not be planned, with reasons (``allow_partial``).
+    runtime : float
+        Wall-clock seconds.
+    """
+
+    program: Program = field(repr=False)
+    meetings: pd.DataFrame = field(repr=False)
+    status: str
+    travel_total: int
+    problems: list[str]
+    runtime: float
+
+    def per_pair(self) -> pd.DataFrame:
+        """Meetings, virtual meetings and travel per pair."""
+        frame = self.meetings.assign(virtual=self.meetings["site_id"] == "virtual")
+        return (
+            frame.groupby(["resident_id", "coach_id"], sort=True)
+            .agg(
+                meetings=("meeting_id", "size"),
+                virtual=("virtual", "sum"),
+                travel_minutes=("travel_minutes", "sum"),
+                first=("start", "min"),
+                last=("start", "max"),
+            )
+            .reset_index()
+        )
+
+    def per_coach(self) -> pd.DataFrame:
+        """Coachees, meetings and travel per coach."""
+        return (
+            self.meetings.groupby("coach_id", sort=True)
+            .agg(
+                coachees=("resident_id", "nunique"),
+                meetings=("meeting_id", "size"),
+                travel_minutes=("travel_minutes", "sum"),
+            )
+            .reset_index()
+        )
+
+    def summary(self) -> str:
+        """A short plain-text summary."""
+        return facts_text(self._facts())
+
+    def _facts(self) -> list[tuple[str, str]]:
+        m = self.meetings
+        pairs = m.groupby(["resident_id", "coach_id"]).ngroups if len(m) else 0
+        virtual = int((m["site_id"] == "virtual").sum()) if len(m) else 0
+        facts = [
+            ("status", self.status),
+            ("runtime", f"{self.runtime:.2f} s"),
+            ("meetings", f"{len(m)} for {pairs} pairs ({virtual} virtual)"),
+            ("travel", f"{self.travel_total} minutes in all"),
+        ]
+        if self.problems:
+            facts.append(("not planned", f"{len(self.problems)}: " + "; ".join(self.problems)))
+        return facts
+
+    def explain(self, meeting_id: str) -> str:
+        """Why this meeting is when and where it is.
+
+        Examples
+        --------
+        >>> import coachmatch
+        >>> from coachmatch.datasets import synthetic
+        >>> program = synthetic("small")
+        >>> plan = coachmatch.schedule(program, coachmatch.match(program))
+        >>> print(plan.explain(plan.meetings["meeting_id"].iloc[0]))  # doctest: +ELLIPSIS
+        R... and C... meet on ...
+        """
+        rows = self.meetings[self.meetings["meeting_id"] == meeting_id]
+        if not len(rows):
+            raise KeyError(f"unknown meeting {meeting_id!r}")
+        m = rows.iloc[0]
+        program = self.program
+        pair = self.meetings[
+            (self.meetings["resident_id"] == m["resident_id"])
+            & (self.meetings["coach_id"] == m["coach_id"])
+        ]
+        k = int((pair["start"] < m["start"]).sum())
+        start = m["start"].tz_convert(program.timezone)
+        if k == 0:
+            when = (
+                f"the pair's first meeting, due within "
+                f"{program.policy.first_meeting_within_days} days of {program.start}"
+            )
+        else:
+            gap = start.date() - pair["start"].iloc[k - 1].tz_convert(program.timezone).date()
+            low, high = program.policy.cadence_days
+            when = f"{gap.days} days after their previous meeting (cadence {low}-{high})"
+        coach = program.coaches[program.index.coach[m["coach_id"]]]
+        if m["site_id"] == "virtual":
+            where = "virtual: no travel"
+        elif m["site_id"] == coach.site_id:
+            where = (
+                f"at {m['site_id']}, {m['coach_id']}'s home site; travel "
+                f"{m['travel_minutes']} minutes"
+            )
+        else:
+            where = (
+                f"at {m['site_id']}, {m['resident_id']}'s rotation site that day; travel "
+                f"{m['travel_minutes']} minutes"
+            )
+        return (
+            f"{m['resident_id']} and {m['coach_id']} meet on {start:%Y-%m-%d} at "
+            f"{start:%H:%M}, a time both are free: {when}; {where}"
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return facts_html(self._facts(), "coachmatch-schedule")

@@ -1,0 +1,131 @@
+"""schedule(): every plan passes audit_schedule(); deterministic; reasons when it cannot."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from coachmatch import (
+    AvailabilityWindow,
+    InfeasibleError,
+    Matching,
+    Program,
+    Schedule,
+    audit_schedule,
+    match,
+    schedule,
+)
+from coachmatch.datasets import synthetic
+from tests.strategies import programs
+
+
+def checked(program: Program, matching: Matching, **kwargs: object) -> Schedule:
+    plan = schedule(program, matching, **kwargs)  # type: ignore[arg-type]
+    planned = {tuple(k) for k in plan.meetings[["resident_id", "coach_id"]].to_numpy()}
+    violations = audit_schedule(program, plan.meetings, pairs=sorted(planned))
+    assert violations == [], [str(v) for v in violations[:5]]
+    return plan
+
+
+@pytest.fixture(scope="module")
+def small() -> tuple[Program, Matching]:
+    program = synthetic("small", seed=1)
+    return program, match(program)
+
+
+@pytest.fixture(scope="module")
+def small_plan(small: tuple[Program, Matching]) -> Schedule:
+    program, matching = small
+    return checked(program, matching, executor=ThreadPoolExecutor(max_workers=2))
+
+
+def test_every_pair_is_planned_and_valid(
+    small: tuple[Program, Matching], small_plan: Schedule
+) -> None:
+    program, matching = small
+    assert small_plan.status == "optimal"
+    assert audit_schedule(program, small_plan.meetings, pairs=matching.pairs) == []
+    assert small_plan.per_pair()["meetings"].min() >= 6
+    assert small_plan.travel_total == int(small_plan.meetings["travel_minutes"].sum())
+
+
+def test_same_plan_whatever_the_executor(
+    small: tuple[Program, Matching], small_plan: Schedule
+) -> None:
+    program, matching = small
+    again = schedule(program, matching)  # the default process pool
+    assert again.meetings.equals(small_plan.meetings)
+
+
+def test_result_frames_and_text(small_plan: Schedule) -> None:
+    meetings = small_plan.meetings
+    assert list(meetings.columns) == [
+        "meeting_id",
+        "sequence",
+        "resident_id",
+        "coach_id",
+        "start",
+        "end",
+        "site_id",
+        "travel_minutes",
+        "status",
+    ]
+    assert str(meetings["start"].dt.tz) == "America/Toronto"
+    assert meetings["meeting_id"].is_unique
+    assert meetings["start"].is_monotonic_increasing
+    assert "status: optimal" in small_plan.summary()
+    first = meetings["meeting_id"].iloc[0]
+    assert "first meeting" in small_plan.explain(first)
+    later = meetings[meetings["meeting_id"].str.endswith("-03")]["meeting_id"].iloc[0]
+    assert "days after their previous meeting (cadence 42-56)" in small_plan.explain(later)
+    assert set(small_plan.per_coach().columns) == {
+        "coach_id",
+        "coachees",
+        "meetings",
+        "travel_minutes",
+    }
+    assert "<table" in small_plan._repr_html_()
+
+
+def test_virtual_never_means_in_person(small: tuple[Program, Matching]) -> None:
+    program, _matching = small
+    strict = program.with_policy(virtual="never")
+    plan = checked(strict, match(strict))
+    assert not (plan.meetings["site_id"] == "virtual").any()
+    assert plan.travel_total >= 0
+
+
+def test_pair_without_common_time_gets_a_reason(small: tuple[Program, Matching]) -> None:
+    program, matching = small
+    resident = str(matching.pairs["resident_id"].iloc[0])
+    # the resident is now free only on Sundays, when no coach works
+    windows = (
+        *tuple(w for w in program.availability if w.person_id != resident),
+        AvailabilityWindow(person_id=resident, weekday="sun", start=time(9), end=time(10)),
+    )
+    lonely = program.replace(availability=windows)
+    with pytest.raises(InfeasibleError) as caught:
+        schedule(lonely, matching)
+    (reason,) = caught.value.reasons
+    assert reason.startswith(f"{resident} and ") and "no common free time" in reason
+    partial = checked(lonely, matching, allow_partial=True)
+    assert resident not in set(partial.meetings["resident_id"])
+    assert partial.problems == [reason]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs(max_residents=4, max_coaches=2))
+def test_random_programs_plan_validly(program: Program) -> None:
+    try:
+        matching = match(program)
+    except InfeasibleError:
+        return
+    checked(program, matching, allow_partial=True)
+
+
+def test_short_horizon_and_daylight_saving() -> None:
+    program = synthetic("small", seed=2).replace(start=date(2026, 10, 1), end=date(2027, 3, 31))
+    checked(program, match(program), executor=ThreadPoolExecutor(max_workers=1))
