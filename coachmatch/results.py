@@ -206,6 +206,9 @@ class Schedule:
         ``"optimal"`` when every coach's plan is proven to have the least travel.
     travel_total : int
         Minutes of travel over all meetings.
+    travel_lower_bound : int or None
+        No plan can travel less (each pair's own least travel, summed); None when
+        some planned pair has no plan on its own.
     problems : list of str
         Pairs that could not be planned, with reasons (``allow_partial``).
     runtime : float
@@ -216,6 +219,7 @@ class Schedule:
     meetings: pd.DataFrame = field(repr=False)
     status: str
     travel_total: int
+    travel_lower_bound: int | None
     problems: list[str]
     runtime: float
 
@@ -258,11 +262,19 @@ class Schedule:
             ("status", self.status),
             ("runtime", f"{self.runtime:.2f} s"),
             ("meetings", f"{len(m)} for {pairs} pairs ({virtual} virtual)"),
-            ("travel", f"{self.travel_total} minutes in all"),
+            ("travel", f"{self.travel_total} minutes in all" + self._bound()),
         ]
         if self.problems:
             facts.append(("not planned", f"{len(self.problems)}: " + "; ".join(self.problems)))
         return facts
+
+    def _bound(self) -> str:
+        if self.travel_lower_bound is None:
+            return ""
+        if self.travel_lower_bound == 0:
+            return " (lower bound 0)"
+        ratio = self.travel_total / self.travel_lower_bound
+        return f" (lower bound {self.travel_lower_bound}, {ratio:.3f}× the bound)"
 
     def explain(self, meeting_id: str) -> str:
         """Why this meeting is when and where it is.

@@ -27,6 +27,8 @@ def checked(program: Program, matching: Matching, **kwargs: object) -> Schedule:
     planned = {tuple(k) for k in plan.meetings[["resident_id", "coach_id"]].to_numpy()}
     violations = audit_schedule(program, plan.meetings, pairs=sorted(planned))
     assert violations == [], [str(v) for v in violations[:5]]
+    if plan.travel_lower_bound is not None and plan.status == "optimal":
+        assert plan.travel_lower_bound <= plan.travel_total
     return plan
 
 
@@ -129,3 +131,31 @@ def test_random_programs_plan_validly(program: Program) -> None:
 def test_short_horizon_and_daylight_saving() -> None:
     program = synthetic("small", seed=2).replace(start=date(2026, 10, 1), end=date(2027, 3, 31))
     checked(program, match(program), executor=ThreadPoolExecutor(max_workers=1))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs(max_residents=4, max_coaches=2))
+def test_lower_bound_dynamic_program_equals_each_pair_solved_alone(program: Program) -> None:
+    """Two independent methods, one pair at a time: the bound's DP and the CP-SAT model."""
+    from dataclasses import replace
+
+    from coachmatch.solver.bounds import pair_lower_bound
+    from coachmatch.solver.scheduling import build_tasks, solve_coach
+
+    try:
+        matching = match(program)
+    except InfeasibleError:
+        return
+    for task in build_tasks(program, matching):
+        for pair in task.pairs:
+            alone = solve_coach(replace(task, pairs=(pair,)))
+            bound = pair_lower_bound(pair, task)
+            if alone.infeasible:
+                assert bound == float("inf")
+            else:
+                assert bound == sum(m[4] for m in alone.meetings)
+
+
+def test_bound_is_tight_when_coaches_have_room(small_plan: Schedule) -> None:
+    assert small_plan.travel_lower_bound == small_plan.travel_total
+    assert "1.000× the bound" in small_plan.summary()

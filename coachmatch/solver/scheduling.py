@@ -16,9 +16,12 @@ horizon end (S2). A meeting is virtual or at the day's place of least travel —
 the coach's home site or the resident's rotation site — under the virtual policy,
 share and first-meeting rule (S4). Objective: minimize total travel.
 
+The travel lower bound comes from :mod:`coachmatch.solver.bounds`, a dynamic
+program per pair that shares nothing with the CP-SAT model.
+
 Not yet here: the tie-break of SPEC §5 (prefer protected or working hours and gaps
-near the middle of the cadence among equal-travel plans), a lower bound on travel,
-and re-planning from a previous schedule.
+near the middle of the cadence among equal-travel plans) and re-planning from a
+previous schedule.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta
 from fractions import Fraction
 from typing import Any
@@ -43,53 +46,14 @@ from coachmatch.constraints.meetings import VIRTUAL
 from coachmatch.exceptions import InfeasibleError
 from coachmatch.models import Program
 from coachmatch.results import Matching, Schedule
+from coachmatch.solver.bounds import travel_lower_bound
+from coachmatch.solver.tasks import CoachResult, CoachTask, PairTask
 from coachmatch.timegrid import SLOT_MINUTES, SLOTS_PER_DAY, TimeGrid
 from coachmatch.travel import round_trip, travel_matrix
 
 __all__ = ["CoachTask", "PairTask", "schedule", "solve_coach"]
 
 log = logging.getLogger("coachmatch")
-
-
-@dataclass(frozen=True)
-class PairTask:
-    """One pair's options: start slots, the cheapest in-person place per day, virtual."""
-
-    resident_id: str
-    coach_id: str
-    starts: tuple[int, ...]  # day * 48 + slot of every common free start, ascending
-    cost: tuple[int, ...]  # per day: least in-person travel, -1 when no in-person place
-    site: tuple[str, ...]  # per day: where that least travel is ("" when none)
-    virtual_ok: bool
-    first_by: int  # last day index allowed for the first meeting
-    in_person_first: bool
-
-
-@dataclass(frozen=True)
-class CoachTask:
-    """Everything one coach's model needs, as plain picklable data."""
-
-    coach_id: str
-    pairs: tuple[PairTask, ...]
-    n_days: int
-    length: int  # slots a meeting covers
-    shortest: int
-    longest: int
-    share: tuple[int, int]  # max_virtual_share as a fraction (numerator, denominator)
-    virtual_only: bool
-    seed: int
-    time_limit: float
-    deterministic_time: float
-
-
-@dataclass
-class CoachResult:
-    """The meetings of one coach's pairs: (pair index, day, slot, site_id, travel)."""
-
-    coach_id: str
-    meetings: list[tuple[int, int, int, str, int]] = field(default_factory=list)
-    optimal: bool = True
-    infeasible: bool = False
 
 
 def _pair_task(
@@ -342,7 +306,9 @@ def schedule(
             problems.extend(_pair_reasons(program, task))
     if problems and not allow_partial:
         raise InfeasibleError(problems, "schedule")
-    return _schedule_result(program, tasks, results, problems, time.perf_counter() - started)
+    planned = [task for task, result in zip(tasks, results, strict=True) if not result.infeasible]
+    bound = travel_lower_bound(planned)
+    return _schedule_result(program, tasks, results, problems, bound, time.perf_counter() - started)
 
 
 def _run(
@@ -420,6 +386,7 @@ def _schedule_result(
     tasks: Sequence[CoachTask],
     results: Sequence[CoachResult],
     problems: list[str],
+    bound: int | None,
     runtime: float,
 ) -> Schedule:
     grid = TimeGrid.of(program)
@@ -469,6 +436,7 @@ def _schedule_result(
         meetings=meetings,
         status="optimal" if optimal else "feasible",
         travel_total=int(meetings["travel_minutes"].sum()) if len(meetings) else 0,
+        travel_lower_bound=bound,
         problems=problems,
         runtime=runtime,
     )
