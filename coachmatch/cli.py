@@ -5,6 +5,8 @@
 - ``coachmatch match FOLDER`` matches residents with coaches and prints the
   result's summary (exit 0), every input problem (exit 2) or the reasons no
   matching exists (exit 3).
+- ``coachmatch schedule FOLDER`` matches, then plans the year's meetings with the
+  least travel, and prints all three summaries (same exit codes).
 
 Warnings (unknown columns) go to standard error.
 """
@@ -20,7 +22,7 @@ from coachmatch import __version__
 from coachmatch.exceptions import InfeasibleError, ProgramError, ProgramWarning
 from coachmatch.io import load_program
 from coachmatch.models import Program
-from coachmatch.solver import match
+from coachmatch.solver import match, schedule
 
 EXIT_BAD_INPUT = 2
 EXIT_INFEASIBLE = 3
@@ -71,6 +73,15 @@ def _match(args: argparse.Namespace) -> int:
     for resident_id in args.explain or ():
         print()
         print(result.explain(resident_id))
+    if getattr(args, "plan", False):
+        try:
+            plan = schedule(program, result, allow_partial=args.allow_partial, progress=progress)
+        except InfeasibleError as error:
+            print()
+            print(error)
+            return EXIT_INFEASIBLE
+        print()
+        print(plan.summary())
     return 0
 
 
@@ -123,6 +134,40 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="print solver progress to standard error"
     )
     matcher.set_defaults(handler=_match)
+    planner = commands.add_parser(
+        "schedule",
+        help="match, then plan a year of meetings with the least travel",
+        description="Match residents with coaches (SPEC §4), then plan every pair's meetings "
+        "(SPEC §5) and print the summaries. Exit status 0 on success, 2 for bad "
+        "input, 3 when the rules cannot all be met.",
+    )
+    planner.add_argument("folder", help="the program folder")
+    planner.add_argument(
+        "--method",
+        choices=["auto", "flow", "cpsat"],
+        default="auto",
+        help="matching solver (default: auto)",
+    )
+    planner.add_argument(
+        "--allow-unmatched",
+        action="store_true",
+        help="leave the fewest residents unmatched instead of failing",
+    )
+    planner.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="plan every pair that can be planned and list the others",
+    )
+    planner.add_argument(
+        "--explain",
+        nargs="+",
+        metavar="RESIDENT_ID",
+        help="also explain these residents' assignments",
+    )
+    planner.add_argument(
+        "-v", "--verbose", action="store_true", help="print solver progress to standard error"
+    )
+    planner.set_defaults(handler=_match, plan=True)
     return parser
 
 

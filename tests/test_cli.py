@@ -94,3 +94,18 @@ def test_match_allow_unmatched(
     out = capsys.readouterr().out
     assert "1 unmatched" in out
     assert "R1 (Dana Fox) is unmatched: no allowed coach" in out
+
+
+def test_schedule_command_prints_three_summaries(capsys: pytest.CaptureFixture[str]) -> None:
+    # the small synthetic program keeps this test quick
+    import tempfile
+
+    from coachmatch.datasets import synthetic
+    from coachmatch.io import write_program
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_program(synthetic("small"), f"{tmp}/small")
+        assert main(["schedule", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("status: optimal") == 2
+    assert "meetings: " in out and "lower bound" in out
