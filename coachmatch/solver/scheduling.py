@@ -7,7 +7,12 @@ solved through any ``concurrent.futures``-compatible executor (a process pool by
 default; a dask.distributed client's ``get_executor()`` works too), and merged in
 coach order, so the result does not depend on which worker finished first.
 
-Per coach, each pair has up to K optional meetings; meeting k is an interval on
+Per coach, the pairs' own least-travel plans (a dynamic program per pair, see
+:mod:`coachmatch.solver.bounds`) are tried first: when the coach can hold them all
+in distinct slots, their travel equals the proven lower bound and they are optimal
+(slots are then taken in the protected half-day first, then working hours, and gaps
+near the middle of the cadence among equal plans). Otherwise each pair has up to K
+optional meetings in a CP-SAT model; meeting k is an interval on
 the half-hour grid whose start ranges over the pair's common free slots (S1, S3),
 and the coach's intervals never overlap (S3). Consecutive meetings are
 ``cadence_days[0]``..``cadence_days[1]`` days apart, the first within
@@ -19,8 +24,7 @@ share and first-meeting rule (S4). Objective: minimize total travel.
 The travel lower bound comes from :mod:`coachmatch.solver.bounds`, a dynamic
 program per pair that shares nothing with the CP-SAT model.
 
-Not yet here: the tie-break of SPEC §5 (prefer protected or working hours and gaps
-near the middle of the cadence among equal-travel plans) and re-planning from a
+Not yet here: the tie-break inside the CP-SAT fallback, and re-planning from a
 previous schedule.
 """
 
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -35,6 +40,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -46,7 +52,7 @@ from coachmatch.constraints.meetings import VIRTUAL
 from coachmatch.exceptions import InfeasibleError
 from coachmatch.models import Program
 from coachmatch.results import Matching, Schedule
-from coachmatch.solver.bounds import travel_lower_bound
+from coachmatch.solver.bounds import pair_lower_bound, pair_plan, travel_lower_bound
 from coachmatch.solver.tasks import CoachResult, CoachTask, PairTask
 from coachmatch.timegrid import SLOT_MINUTES, SLOTS_PER_DAY, TimeGrid
 from coachmatch.travel import round_trip, travel_matrix
@@ -103,10 +109,13 @@ def _pair_task(
     )
 
 
-def solve_coach(task: CoachTask) -> CoachResult:
-    """Solve one coach's model (runs in a worker process; pure data in and out).
+def solve_coach(task: CoachTask, *, use_plans: bool = True) -> CoachResult:
+    """Plan one coach's pairs (runs in a worker process; pure data in and out).
 
-    Each pair has up to K meetings (K enough for the horizon at the shortest gap),
+    First, each pair's own least-travel plan (:func:`coachmatch.solver.bounds.pair_plan`):
+    when the coach can hold all of them in distinct slots, their travel equals the
+    proven floor and the plan is optimal. Otherwise (or with ``use_plans=False``), the
+    CP-SAT model: each pair has up to K meetings (K enough for the horizon at the shortest gap),
     meeting k an optional interval on the half-hour grid whose start ranges over the
     pair's common free slots. The coach's intervals never overlap; consecutive
     meetings of a pair are ``shortest``..``longest`` days apart; the first falls in
@@ -123,6 +132,9 @@ def solve_coach(task: CoachTask) -> CoachResult:
     >>> result.infeasible, len(result.meetings) > 0
     (False, True)
     """
+    quick = _from_pair_plans(task) if use_plans else None
+    if quick is not None:
+        return quick
     model = cp_model.CpModel()
     out = CoachResult(task.coach_id)
     intervals = []
@@ -187,7 +199,11 @@ def solve_coach(task: CoachTask) -> CoachResult:
                 model.add(meetings[0][3] == 0)
         plan.append(meetings)
     model.add_no_overlap(intervals)
-    model.minimize(sum(travel_terms))
+    total = sum(travel_terms)
+    # the pairs' own least travel bounds the coach's from below (solver.bounds): with
+    # it, a plan that reaches the bound is proven optimal at once
+    model.add(total >= task.travel_floor)
+    model.minimize(total)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = task.seed
@@ -202,7 +218,7 @@ def solve_coach(task: CoachTask) -> CoachResult:
             f"scheduling {task.coach_id}: no schedule found within the limits "
             f"({solver.status_name(status)})"
         )
-    out.optimal = status == cp_model.OPTIMAL
+    out.optimal = status == cp_model.OPTIMAL or round(solver.objective_value) <= task.travel_floor
     for p, meetings in enumerate(plan):
         pair = task.pairs[p]
         for present, start, day, virtual in meetings:
@@ -214,6 +230,65 @@ def solve_coach(task: CoachTask) -> CoachResult:
             else:
                 out.meetings.append((p, d, u % SLOTS_PER_DAY, pair.site[d], pair.cost[d]))
     return out
+
+
+def _preference(task: CoachTask, day: int, slot: int) -> tuple[int, int]:
+    """Order of start slots on a day: protected half-day, working hours, the rest."""
+    weekday = (task.weekday0 + day) % 7
+    minute = slot * SLOT_MINUTES
+    if weekday == 2 and 13 * 60 <= minute < 17 * 60:
+        return 0, slot
+    if weekday < 5 and 8 * 60 <= minute < 18 * 60:
+        return 1, slot
+    return 2, slot
+
+
+def _from_pair_plans(task: CoachTask) -> CoachResult | None:
+    """Each pair's own least-travel plan, if the coach can hold them all.
+
+    The pairs' plans together cost exactly the travel floor, so when the coach's
+    meetings on every day fit into distinct slots the result is optimal without a
+    solver. None when some day's meetings cannot be placed (then CP-SAT decides).
+    """
+    out = CoachResult(task.coach_id)
+    by_day: dict[int, list[tuple[int, bool]]] = {}
+    for p, pair in enumerate(task.pairs):
+        travel, plan = pair_plan(pair, task)
+        if not math.isfinite(travel):
+            return None
+        for day, virtual in plan:
+            by_day.setdefault(day, []).append((p, virtual))
+    for day, meetings in sorted(by_day.items()):
+        options = []
+        for p, _ in meetings:
+            free = [u % SLOTS_PER_DAY for u in task.pairs[p].starts if u // SLOTS_PER_DAY == day]
+            options.append(sorted(free, key=partial(_preference, task, day)))
+        slots = _place(options, task.length)
+        if slots is None:
+            return None
+        for (p, virtual), slot in zip(meetings, slots, strict=True):
+            pair = task.pairs[p]
+            site, cost = (VIRTUAL, 0) if virtual else (pair.site[day], pair.cost[day])
+            out.meetings.append((p, day, slot, site, cost))
+    return out
+
+
+def _place(options: list[list[int]], length: int) -> list[int] | None:
+    """Non-overlapping start slots, one from each list (in its order of preference)."""
+    chosen: list[int] = []
+
+    def extend(k: int) -> bool:
+        if k == len(options):
+            return True
+        for slot in options[k]:
+            if all(abs(slot - other) >= length for other in chosen):
+                chosen.append(slot)
+                if extend(k + 1):
+                    return True
+                chosen.pop()
+        return False
+
+    return chosen if extend(0) else None
 
 
 def build_tasks(
@@ -238,21 +313,22 @@ def build_tasks(
         if not residents:
             continue
         pairs = tuple(_pair_task(program, grid, matrix, r, coach.coach_id, free) for r in residents)
-        tasks.append(
-            CoachTask(
-                coach_id=coach.coach_id,
-                pairs=pairs,
-                n_days=len(grid.days),
-                length=-(-policy.meeting_minutes // SLOT_MINUTES),
-                shortest=policy.cadence_days[0],
-                longest=policy.cadence_days[1],
-                share=(share.numerator, share.denominator),
-                virtual_only=policy.virtual == "only",
-                seed=policy.seed,
-                time_limit=time_limit or policy.time_limit_s,
-                deterministic_time=deterministic_time,
-            )
+        task = CoachTask(
+            coach_id=coach.coach_id,
+            pairs=pairs,
+            n_days=len(grid.days),
+            length=-(-policy.meeting_minutes // SLOT_MINUTES),
+            shortest=policy.cadence_days[0],
+            longest=policy.cadence_days[1],
+            share=(share.numerator, share.denominator),
+            virtual_only=policy.virtual == "only",
+            seed=policy.seed,
+            time_limit=time_limit or policy.time_limit_s,
+            deterministic_time=deterministic_time,
         )
+        bounds = [pair_lower_bound(pair, task) for pair in pairs]
+        floor = sum(b for b in bounds if math.isfinite(b))
+        tasks.append(replace(task, travel_floor=round(floor), weekday0=program.start.weekday()))
     return tasks
 
 

@@ -40,6 +40,10 @@ class CoachTask:
     seed: int
     time_limit: float
     deterministic_time: float
+    #: a proven lower bound on the coach's travel (the pairs' own least travel)
+    travel_floor: int = 0
+    #: weekday (Monday 0) of the horizon's first day, for the slot preference
+    weekday0: int = 0
 
 
 @dataclass

@@ -1,0 +1,105 @@
+"""Benchmark: a full academic year of meetings, with 1 and 2 worker processes.
+
+Protocol
+--------
+- Instances: ``coachmatch.datasets.synthetic(size, seed=0)``, matched with
+  ``coachmatch.match`` (not timed), then scheduled over the whole horizon
+  (1 July to 30 June).
+- Each (size, workers) runs in a fresh interpreter; ``schedule()`` runs once with a
+  ``ProcessPoolExecutor(max_workers=workers)`` and is timed with ``time.perf_counter``
+  (a scheduling run is long enough that one run is representative; the model is
+  deterministic, so every run gives the same plan). Peak memory is the growth of
+  VmHWM of the main process over its size after matching (workers not included).
+- Reported: wall time, peak memory, meetings, total travel, the independent travel
+  lower bound (:mod:`coachmatch.solver.bounds`) and their ratio, the status, and the
+  violations ``audit_schedule()`` finds (must be 0).
+- Run: ``python benchmarks/scheduling.py [--sizes medium large] [--workers 1 2]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import coachmatch
+from coachmatch import audit_schedule, match, schedule
+from coachmatch.datasets import synthetic
+
+
+def _status(key: str) -> int:
+    with open("/proc/self/status", encoding="ascii") as handle:
+        found = re.search(key + r":\s+(\d+) kB", handle.read())
+    return int(found.group(1)) if found else 0
+
+
+def run_one(size: str, workers: int) -> dict[str, Any]:
+    program = synthetic(size, seed=0)  # type: ignore[arg-type]
+    matching = match(program)
+    baseline = _status("VmRSS")
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        plan = schedule(program, matching, executor=pool, allow_partial=True)
+    seconds = time.perf_counter() - start
+    bound = plan.travel_lower_bound
+    return {
+        "size": size,
+        "workers": workers,
+        "pairs": len(matching.pairs),
+        "seconds": seconds,
+        "peak_mib": (_status("VmHWM") - baseline) / 1024,
+        "meetings": len(plan.meetings),
+        "travel": plan.travel_total,
+        "bound": bound,
+        "ratio": plan.travel_total / bound if bound else None,
+        "status": plan.status,
+        "not_planned": len(plan.problems),
+        "violations": len(audit_schedule(program, plan.meetings)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=["medium", "large"])
+    parser.add_argument("--workers", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one[0], int(args.one[1]))))
+        return
+    print(
+        f"coachmatch {coachmatch.__version__}, Python {platform.python_version()}, "
+        f"{platform.machine()}; seed 0\n"
+    )
+    print(
+        "| size | pairs | workers | time (s) | peak MiB | meetings | travel | lower bound "
+        "| ratio | status | not planned | violations |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for size in args.sizes:
+        for workers in args.workers:
+            done = subprocess.run(
+                [sys.executable, __file__, "--one", size, str(workers)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            row = json.loads(done.stdout.strip().splitlines()[-1])
+            ratio = f"{row['ratio']:.4f}" if row["ratio"] else "-"
+            print(
+                f"| {size} | {row['pairs']} | {workers} | {row['seconds']:.1f} "
+                f"| {row['peak_mib']:.0f} | {row['meetings']} | {row['travel']} "
+                f"| {row['bound']} | {ratio} | {row['status']} | {row['not_planned']} "
+                f"| {row['violations']} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
