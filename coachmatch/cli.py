@@ -90,6 +90,31 @@ def _print_warnings(caught: Sequence[warnings.WarningMessage]) -> None:
         print(f"warning: {warning.message}", file=sys.stderr)
 
 
+def _matching_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments ``match`` and ``schedule`` share."""
+    parser.add_argument("folder", help="the program folder")
+    parser.add_argument(
+        "--method",
+        choices=["auto", "flow", "cpsat"],
+        default="auto",
+        help="matching solver (default: auto, min-cost flow when possible)",
+    )
+    parser.add_argument(
+        "--allow-unmatched",
+        action="store_true",
+        help="leave the fewest residents unmatched instead of failing",
+    )
+    parser.add_argument(
+        "--explain",
+        nargs="+",
+        metavar="RESIDENT_ID",
+        help="also explain these residents' assignments",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="print solver progress to standard error"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``coachmatch`` command."""
     parser = argparse.ArgumentParser(
@@ -112,27 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Match residents with coaches (SPEC §4) and print a summary. Exit status "
         "0 on success, 2 for bad input, 3 when no matching satisfies the rules.",
     )
-    matcher.add_argument("folder", help="the program folder")
-    matcher.add_argument(
-        "--method",
-        choices=["auto", "flow", "cpsat"],
-        default="auto",
-        help="solver (default: auto, min-cost flow when possible)",
-    )
-    matcher.add_argument(
-        "--allow-unmatched",
-        action="store_true",
-        help="leave the fewest residents unmatched instead of failing",
-    )
-    matcher.add_argument(
-        "--explain",
-        nargs="+",
-        metavar="RESIDENT_ID",
-        help="also explain these residents' assignments",
-    )
-    matcher.add_argument(
-        "-v", "--verbose", action="store_true", help="print solver progress to standard error"
-    )
+    _matching_arguments(matcher)
     matcher.set_defaults(handler=_match)
     planner = commands.add_parser(
         "schedule",
@@ -141,31 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(SPEC §5) and print the summaries. Exit status 0 on success, 2 for bad "
         "input, 3 when the rules cannot all be met.",
     )
-    planner.add_argument("folder", help="the program folder")
-    planner.add_argument(
-        "--method",
-        choices=["auto", "flow", "cpsat"],
-        default="auto",
-        help="matching solver (default: auto)",
-    )
-    planner.add_argument(
-        "--allow-unmatched",
-        action="store_true",
-        help="leave the fewest residents unmatched instead of failing",
-    )
+    _matching_arguments(planner)
     planner.add_argument(
         "--allow-partial",
         action="store_true",
         help="plan every pair that can be planned and list the others",
-    )
-    planner.add_argument(
-        "--explain",
-        nargs="+",
-        metavar="RESIDENT_ID",
-        help="also explain these residents' assignments",
-    )
-    planner.add_argument(
-        "-v", "--verbose", action="store_true", help="print solver progress to standard error"
     )
     planner.set_defaults(handler=_match, plan=True)
     return parser
