@@ -155,6 +155,8 @@ def pydantic_problems(
     line: int | None,
     cells: Mapping[str, Any] | None = None,
     column_line: Mapping[str, int] | None = None,
+    *,
+    tables: bool = False,
 ) -> list[Problem]:
     """Translate a pydantic ValidationError into located :class:`Problem` objects.
 
@@ -172,6 +174,10 @@ def pydantic_problems(
         The row's raw cells, to quote the value as written.
     column_line : mapping of str to int, optional
         A line per field (for TOML keys); otherwise every problem is at ``line``.
+    tables : bool, default False
+        The error is a whole Program's: ``loc`` starts with a table and a row.
+        Otherwise ``loc`` starts with a column, and a number after it is the
+        position of a value inside a list cell.
 
     Examples
     --------
@@ -192,9 +198,10 @@ def pydantic_problems(
             continue
         loc = err["loc"]
         where_file, where_line = file, line
-        if len(loc) >= 2 and isinstance(loc[1], int):  # (table, row, column) of a Program
+        if tables and len(loc) >= 2 and isinstance(loc[1], int):  # (table, row, column)
             where_file, where_line, loc = str(loc[0]), loc[1] + 1, loc[2:]
-        column = ".".join(str(part) for part in loc) if loc else None
+        # a number after the column is a value's position inside a list cell
+        column = ".".join(str(part) for part in loc if not isinstance(part, int)) or None
         raw = (cells or {}).get(column, err.get("input")) if column else None
         value = None if raw is None or isinstance(raw, dict) else _show(raw)
         where_line = (column_line or {}).get(column or "", where_line)

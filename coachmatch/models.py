@@ -984,7 +984,7 @@ class Program(ProgramHeader):
 def _program_error(error: ValidationError, data: Any) -> ProgramError:
     name = data.get("name") if isinstance(data, Mapping) else None
     source = f"program '{name}'" if isinstance(name, str) and name else "the program"
-    return ProgramError(pydantic_problems(error, "program", None), source)
+    return ProgramError(pydantic_problems(error, "program", None, tables=True), source)
 
 
 def _count(n: int, noun: str) -> str:

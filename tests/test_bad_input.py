@@ -402,6 +402,16 @@ CASES = [
         "must not contain",
     ),
     (
+        "bad-id-inside-a-list-cell",
+        "rotations.csv",
+        "Emergency,F9",
+        "Emergency,F/9",
+        "rotations.csv",
+        3,
+        "supervisor_ids",
+        "must not contain",
+    ),
+    (
         "unknown-request-kind",
         "requests.csv",
         "prefer",
