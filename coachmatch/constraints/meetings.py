@@ -13,9 +13,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["VIRTUAL", "Meeting", "as_meetings", "by_pair"]
+__all__ = ["MEETING_COLUMNS", "VIRTUAL", "Meeting", "as_meetings", "by_pair"]
 
 VIRTUAL = "virtual"
+#: the columns of ``meetings.csv`` (SPEC §6), in order
+MEETING_COLUMNS = (
+    "meeting_id",
+    "sequence",
+    "resident_id",
+    "coach_id",
+    "start",
+    "end",
+    "site_id",
+    "travel_minutes",
+    "status",
+)
 
 
 @dataclass(frozen=True)

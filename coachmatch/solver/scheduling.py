@@ -48,7 +48,7 @@ import numpy.typing as npt
 import pandas as pd
 from ortools.sat.python import cp_model
 
-from coachmatch.constraints.meetings import VIRTUAL
+from coachmatch.constraints.meetings import MEETING_COLUMNS, VIRTUAL
 from coachmatch.exceptions import InfeasibleError
 from coachmatch.models import Program
 from coachmatch.results import Matching, Schedule
@@ -490,18 +490,7 @@ def _schedule_result(
                     "status": "scheduled",
                 }
             )
-    columns = [
-        "meeting_id",
-        "sequence",
-        "resident_id",
-        "coach_id",
-        "start",
-        "end",
-        "site_id",
-        "travel_minutes",
-        "status",
-    ]
-    meetings = pd.DataFrame(rows, columns=columns)
+    meetings = pd.DataFrame(rows, columns=list(MEETING_COLUMNS))
     if len(meetings):
         meetings = meetings.sort_values(
             ["start", "coach_id", "resident_id"], kind="stable"
