@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import date
 
 import pandas as pd
 
@@ -213,6 +214,11 @@ class Schedule:
         Pairs that could not be planned, with reasons (``allow_partial``).
     runtime : float
         Wall-clock seconds.
+    starts, ends : dict of (resident_id, coach_id) to date
+        Start dates of pairs made during the horizon and last dates of pairs that
+        ended during it (re-planning); pass them to :func:`coachmatch.audit_schedule`.
+    changes : dict of str to int, or None
+        For a re-plan, how many later meetings were kept, moved, new and cancelled.
     """
 
     program: Program = field(repr=False)
@@ -222,10 +228,18 @@ class Schedule:
     travel_lower_bound: int | None
     problems: list[str]
     runtime: float
+    starts: dict[tuple[str, str], date] = field(default_factory=dict)
+    ends: dict[tuple[str, str], date] = field(default_factory=dict)
+    changes: dict[str, int] | None = None
+
+    @property
+    def scheduled(self) -> pd.DataFrame:
+        """The meetings that take place (not cancelled)."""
+        return self.meetings[self.meetings["status"] != "cancelled"]
 
     def per_pair(self) -> pd.DataFrame:
-        """Meetings, virtual meetings and travel per pair."""
-        frame = self.meetings.assign(virtual=self.meetings["site_id"] == "virtual")
+        """Meetings, virtual meetings and travel per pair (cancelled ones left out)."""
+        frame = self.scheduled.assign(virtual=self.scheduled["site_id"] == "virtual")
         return (
             frame.groupby(["resident_id", "coach_id"], sort=True)
             .agg(
@@ -239,9 +253,9 @@ class Schedule:
         )
 
     def per_coach(self) -> pd.DataFrame:
-        """Coachees, meetings and travel per coach."""
+        """Coachees, meetings and travel per coach (cancelled meetings left out)."""
         return (
-            self.meetings.groupby("coach_id", sort=True)
+            self.scheduled.groupby("coach_id", sort=True)
             .agg(
                 coachees=("resident_id", "nunique"),
                 meetings=("meeting_id", "size"),
@@ -255,7 +269,7 @@ class Schedule:
         return facts_text(self._facts())
 
     def _facts(self) -> list[tuple[str, str]]:
-        m = self.meetings
+        m = self.scheduled
         pairs = m.groupby(["resident_id", "coach_id"]).ngroups if len(m) else 0
         virtual = int((m["site_id"] == "virtual").sum()) if len(m) else 0
         facts = [
@@ -264,6 +278,10 @@ class Schedule:
             ("meetings", f"{len(m)} for {pairs} pairs ({virtual} virtual)"),
             ("travel", f"{self.travel_total} minutes in all" + self._bound()),
         ]
+        if self.changes is not None:
+            facts.append(
+                ("re-planned", ", ".join(f"{n} {what}" for what, n in self.changes.items()))
+            )
         if self.problems:
             facts.append(("not planned", f"{len(self.problems)}: " + "; ".join(self.problems)))
         return facts
@@ -293,16 +311,23 @@ class Schedule:
             raise KeyError(f"unknown meeting {meeting_id!r}")
         m = rows.iloc[0]
         program = self.program
-        pair = self.meetings[
-            (self.meetings["resident_id"] == m["resident_id"])
-            & (self.meetings["coach_id"] == m["coach_id"])
+        start = m["start"].tz_convert(program.timezone)
+        if m["status"] == "cancelled":
+            return (
+                f"{meeting_id} ({m['resident_id']} and {m['coach_id']}, "
+                f"{start:%Y-%m-%d %H:%M}) is cancelled: a re-plan found no place for it"
+            )
+        scheduled = self.scheduled
+        pair = scheduled[
+            (scheduled["resident_id"] == m["resident_id"])
+            & (scheduled["coach_id"] == m["coach_id"])
         ]
         k = int((pair["start"] < m["start"]).sum())
-        start = m["start"].tz_convert(program.timezone)
         if k == 0:
+            begin = self.starts.get((m["resident_id"], m["coach_id"]), program.start)
             when = (
                 f"the pair's first meeting, due within "
-                f"{program.policy.first_meeting_within_days} days of {program.start}"
+                f"{program.policy.first_meeting_within_days} days of {begin}"
             )
         else:
             gap = start.date() - pair["start"].iloc[k - 1].tz_convert(program.timezone).date()

@@ -143,3 +143,29 @@ def every_matching_passes_audit(monkeypatch: pytest.MonkeyPatch) -> None:
         return result
 
     monkeypatch.setattr(module, "_result", audited)
+
+
+@pytest.fixture(autouse=True)
+def every_schedule_passes_audit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every Schedule any test produces is checked against S1-S4, solver-free: every
+    pair that was planned must meet, with the re-plan's pair start and last dates."""
+    from coachmatch import audit_schedule
+    from coachmatch.solver import scheduling as module
+
+    build = module._schedule_result
+
+    def audited(program, tasks, results, *args, **kwargs):  # type: ignore[no-untyped-def]
+        result = build(program, tasks, results, *args, **kwargs)
+        planned = [
+            (pair.resident_id, pair.coach_id)
+            for task, outcome in zip(tasks, results, strict=True)
+            if not outcome.infeasible
+            for pair in task.pairs
+        ]
+        violations = audit_schedule(
+            program, result.meetings, pairs=planned, starts=result.starts, ends=result.ends
+        )
+        assert violations == [], [str(v) for v in violations[:5]]
+        return result
+
+    monkeypatch.setattr(module, "_schedule_result", audited)

@@ -210,6 +210,10 @@ def programs(draw: st.DrawFn, max_residents: int = 8, max_coaches: int = 5) -> P
         max_caseload=draw(st.integers(2, 6)),
         seed=draw(st.integers(0, 9)),
         not_own_decision=draw(st.sampled_from(["forbid", "recuse", "off"])),
+        virtual=draw(st.sampled_from(["allowed", "allowed", "never", "only"])),
+        max_virtual_share=draw(st.sampled_from([0.0, 0.25, 0.5, 1.0])),
+        first_meeting_in_person=draw(st.booleans()),
+        meeting_minutes=draw(st.sampled_from([30, 30, 45, 60])),
     )
     return Program(
         name=draw(awkward_text),
@@ -227,4 +231,97 @@ def programs(draw: st.DrawFn, max_residents: int = 8, max_coaches: int = 5) -> P
         availability=availability,
         busy=busy,
         requests=requests,
+    )
+
+
+@st.composite
+def schedulable_programs(draw: st.DrawFn, max_residents: int = 4, max_coaches: int = 2) -> Program:
+    """A random Program built for scheduling: residents rotate through 4-week blocks
+    over a horizon of random length and start (daylight-saving dates included), with a
+    leave block now and then, weekly windows, busy time and a random virtual policy.
+    Matching is easy (no requests, panels or survey), so most examples get pairs."""
+    start = date(2026, 1, 1) + timedelta(days=draw(st.integers(0, 364)))
+    end = start + timedelta(days=draw(st.integers(100, 364)))
+    n_sites = draw(st.integers(1, 3))
+    sites = [
+        Site(site_id=f"S{k}", name=f"Site {k}", lat=43.6 + 0.05 * k, lon=-79.4 - 0.04 * k)
+        for k in range(n_sites)
+    ]
+    coaches = [
+        Coach(
+            coach_id=f"C{k}",
+            name=f"Coach {k}",
+            site_id=f"S{draw(st.integers(0, n_sites - 1))}",
+            virtual_ok=draw(mostly_true),
+        )
+        for k in range(draw(st.integers(1, max_coaches)))
+    ]
+    residents = [
+        Resident(resident_id=f"R{k}", name=f"Resident {k}", program="Psychiatry")
+        for k in range(draw(st.integers(1, max_residents)))
+    ]
+    rotations = []
+    for r in residents:
+        if not draw(st.integers(0, 4)):
+            continue  # no rotations: on site nowhere, free every day
+        day = start - timedelta(days=draw(st.integers(0, 27)))
+        while day <= end:
+            block_end = day + timedelta(days=27)
+            if draw(st.integers(0, 11)):  # about one block in twelve is leave
+                rotations.append(
+                    Rotation(
+                        resident_id=r.resident_id,
+                        start=day,
+                        end=block_end,
+                        site_id=f"S{draw(st.integers(0, n_sites - 1))}",
+                    )
+                )
+            day = block_end + timedelta(days=1)
+    people = [*(c.coach_id for c in coaches), *(r.resident_id for r in residents)]
+    availability, busy = [], []
+    zone = ZoneInfo(ZONE)
+    for person in people:
+        # a third of the people keep weekly windows; the others the policy's workday
+        for _ in range(draw(st.sampled_from([0, 0, 0, 0, 1, 3]))):
+            begin = draw(st.integers(7, 14))
+            availability.append(
+                AvailabilityWindow(
+                    person_id=person,
+                    weekday=draw(st.sampled_from(WEEKDAYS[:5])),
+                    start=time(begin),
+                    end=time(begin + draw(st.integers(1, 6))),
+                )
+            )
+        for _ in range(draw(st.integers(0, 2))):
+            day = start + timedelta(days=draw(st.integers(0, (end - start).days)))
+            hour, fold = draw(st.integers(0, 22)), draw(st.integers(0, 1))
+            begin_at = datetime.combine(day, time(hour), tzinfo=zone).replace(fold=fold)
+            busy.append(
+                BusyInterval(
+                    person_id=person,
+                    start=begin_at,
+                    end=begin_at + timedelta(minutes=draw(st.integers(30, 3 * 24 * 60))),
+                )
+            )
+    policy = Policy(
+        max_caseload=max_residents,
+        seed=draw(st.integers(0, 9)),
+        virtual=draw(st.sampled_from(["allowed", "allowed", "never", "only"])),
+        max_virtual_share=draw(st.sampled_from([0.0, 0.25, 0.5, 1.0])),
+        first_meeting_in_person=draw(st.booleans()),
+        meeting_minutes=draw(st.sampled_from([30, 30, 45, 60])),
+        cadence_days=draw(st.sampled_from([(42, 56), (42, 56), (28, 42), (35, 63)])),
+    )
+    return Program(
+        name="random schedule",
+        timezone=ZONE,
+        start=start,
+        end=end,
+        policy=policy,
+        sites=sites,
+        coaches=coaches,
+        residents=residents,
+        rotations=rotations,
+        availability=availability,
+        busy=busy,
     )

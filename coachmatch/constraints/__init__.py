@@ -141,6 +141,7 @@ def audit_schedule(
     meetings: Any,
     pairs: Any = None,
     starts: Any = None,
+    ends: Any = None,
 ) -> list[Violation]:
     """Check any schedule against the rules S1-S4 of SPEC §5, without a solver.
 
@@ -157,6 +158,10 @@ def audit_schedule(
         violation of S2.
     starts : mapping of (resident_id, coach_id) to date, optional
         Start dates of pairs made during the horizon (S2's first-meeting rule).
+    ends : mapping of (resident_id, coach_id) to date, optional
+        Last dates of pairs that ended during the horizon (S2 measures their last
+        gap to it; no meeting may follow it). A re-planned
+        :class:`~coachmatch.results.Schedule` carries ``starts`` and ``ends``.
 
     Returns
     -------
@@ -175,7 +180,7 @@ def audit_schedule(
     grid = TimeGrid.of(program)
     needed = as_pairs(pairs) if pairs is not None else None
     found = s1_length.check(program, items)
-    found += s2_cadence.check(program, items, needed, starts)
+    found += s2_cadence.check(program, items, needed, starts, ends)
     found += s3_availability.check(program, items, grid)
     found += s4_place.check(program, items, grid)
     return found

@@ -33,6 +33,7 @@ def check(
     meetings: list[Meeting],
     pairs: list[tuple[str, str]] | None = None,
     starts: Mapping[tuple[str, str], date] | None = None,
+    ends: Mapping[tuple[str, str], date] | None = None,
 ) -> list[Violation]:
     """Late first meetings, gaps outside the cadence, and schedules that stop early.
 
@@ -44,7 +45,12 @@ def check(
         The pairs that must meet; a pair with no meeting at all is a violation.
         Defaults to the pairs that have meetings.
     starts : mapping of pair to date, optional
-        A pair's start date when it was made during the horizon.
+        A pair's start date when it was made during the horizon. Its meetings from
+        before that date belong to an earlier stint and are not part of its cadence.
+    ends : mapping of pair to date, optional
+        A pair's last date when it ended during the horizon (a re-plan gave the
+        resident another coach): no meeting may follow it, and the pair's last gap
+        is measured to it instead of to the horizon's end.
 
     Examples
     --------
@@ -64,8 +70,9 @@ def check(
     found = []
     for pair in pairs if pairs is not None else list(grouped):
         r, c = pair
-        items = grouped.get(pair, [])
         begin = (starts or {}).get(pair, program.start)
+        finish = (ends or {}).get(pair, program.end)
+        items = [m for m in grouped.get(pair, []) if m.start.astimezone(zone).date() >= begin]
         if not items:
             found.append(Violation(NAME, f"{r} and {c} have no meeting", r, c))
             continue
@@ -77,6 +84,16 @@ def check(
                         NAME,
                         f"{m.meeting_id} ({r} and {c}) on {day} is outside "
                         f"the horizon {program.start} to {program.end}",
+                        r,
+                        c,
+                    )
+                )
+            elif day > finish:
+                found.append(
+                    Violation(
+                        NAME,
+                        f"{m.meeting_id} ({r} and {c}) on {day} is after the pair "
+                        f"ended on {finish}",
                         r,
                         c,
                     )
@@ -114,13 +131,14 @@ def check(
                         c,
                     )
                 )
-        tail = (program.end - days[-1]).days
+        tail = (finish - days[-1]).days
         if tail >= longest:
+            what = "the horizon ends" if finish == program.end else "the pair ended"
             found.append(
                 Violation(
                     NAME,
-                    f"{r} and {c} last meet on {days[-1]}, {tail} days before the horizon "
-                    f"ends on {program.end}; the last gap must be under {longest}",
+                    f"{r} and {c} last meet on {days[-1]}, {tail} days before {what} "
+                    f"on {finish}; the last gap must be under {longest}",
                     r,
                     c,
                 )

@@ -35,17 +35,22 @@ def _dp(
     only = task.virtual_only
     numerator, denominator = task.share
     best = np.full((n, most + 1), _INF)
-    early = np.arange(n) <= pair.first_by
+    early = (np.arange(n) >= pair.first_from) & (np.arange(n) <= pair.first_by)
     if not only:
         best[early, 0] = in_person[early]
     if virtual_day.any() and (only or not pair.in_person_first):
         best[early & virtual_day, 1] = 0.0
-    answer, final = _INF, None
+    answer: float = _INF
+    final: tuple[int, int, int] | None = None
+    if not pair.must_meet:  # the meetings already held suffice: no meeting at all
+        answer, final = 0.0, (0, -1, 0)
     history = [best]
     last = n - 1 - np.arange(n) < task.longest  # days that may end the plan
     for count in range(1, most + 1):
         for v in range(min(count, most) + 1):
-            share_ok = only or denominator * v <= numerator * count
+            share_ok = only or denominator * (v + pair.past_virtual) <= numerator * (
+                count + pair.past_count
+            )
             column = np.where(last, best[:, v], _INF)
             if share_ok and np.isfinite(column).any() and column.min() < answer:
                 answer, final = float(column.min()), (count, int(column.argmin()), v)
@@ -113,6 +118,8 @@ def pair_plan(pair: PairTask, task: CoachTask) -> tuple[float, list[tuple[int, b
     if final is None:
         return _INF, []
     count, day, v = final
+    if count == 0:
+        return 0.0, []
     middle = (task.shortest + task.longest) / 2
     gaps = sorted(range(task.shortest, task.longest + 1), key=lambda g: (abs(g - middle), g))
     plan: list[tuple[int, bool]] = []

@@ -21,8 +21,19 @@ class PairTask:
     cost: tuple[int, ...]  # per day: least in-person travel, -1 when no in-person place
     site: tuple[str, ...]  # per day: where that least travel is ("" when none)
     virtual_ok: bool
-    first_by: int  # last day index allowed for the first meeting
+    first_by: int  # last day index allowed for the first (next) meeting
     in_person_first: bool
+    #: first day index allowed for the first (next) meeting
+    first_from: int = 0
+    #: whether the pair needs a meeting at all (False when kept past meetings suffice)
+    must_meet: bool = True
+    #: meetings (and virtual ones) already held before the re-planning date
+    past_count: int = 0
+    past_virtual: int = 0
+    #: previous meetings on or after the re-planning date: how many there were, and
+    #: those that still satisfy S1, S3 and S4 as (start unit, site_id, travel)
+    planned_before: int = 0
+    keep: tuple[tuple[int, str, int], ...] = ()
 
 
 @dataclass(frozen=True)
