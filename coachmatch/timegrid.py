@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
@@ -94,11 +95,25 @@ class TimeGrid:
         on_boundary = minutes % SLOT_MINUTES == 0 and local.second == 0 and not local.microsecond
         return self.day_of(local.date()), minutes // SLOT_MINUTES, on_boundary
 
+    # -- lookups by person, built once per grid ---------------------------------------
+
+    @cached_property
+    def _windows(self) -> dict[str, list[tuple[int, int, int]]]:
+        return _windows(self.program)
+
+    @cached_property
+    def _busy(self) -> dict[str, list[tuple[int, int]]]:
+        return _busy(self.program)
+
+    @cached_property
+    def _rotations(self) -> dict[str, list[tuple[date, date, str]]]:
+        return _rotations(self.program)
+
     # -- availability ---------------------------------------------------------------
 
     def weekly(self, person_id: str) -> BoolGrid:
         """Slots inside the person's weekly windows (or the workday on weekdays)."""
-        windows = _windows(self.program).get(person_id)
+        windows = self._windows.get(person_id)
         by_weekday = np.zeros((7, SLOTS_PER_DAY), dtype=bool)
         slot_begin = np.arange(SLOTS_PER_DAY) * SLOT_MINUTES
         if windows:
@@ -115,14 +130,14 @@ class TimeGrid:
         """Slots that overlap one of the person's busy intervals."""
         grid = np.zeros(self.starts.shape, dtype=bool)
         begins = self.starts
-        for interval in _busy(self.program).get(person_id, ()):
+        for interval in self._busy.get(person_id, ()):
             start, end = interval
             grid |= (begins < end) & (begins + SLOT_MINUTES * 60 > start) & (begins >= 0)
         return grid
 
     def on_rotation(self, resident_id: str) -> npt.NDArray[np.bool_]:
         """Days a rotation covers; every day for a resident without rotations."""
-        spans = _rotations(self.program).get(resident_id)
+        spans = self._rotations.get(resident_id)
         covered = np.ones(len(self.days), dtype=bool)
         if spans:
             covered[:] = False
@@ -136,7 +151,7 @@ class TimeGrid:
         """The resident's rotation site (Program site row) on each day; -1 where none."""
         sites = np.full(len(self.days), -1, dtype=np.int64)
         index = self.program.index.site
-        for start, end, site_id in _rotations(self.program).get(resident_id, ()):
+        for start, end, site_id in self._rotations.get(resident_id, ()):
             first, last = max(self.day_of(start), 0), min(self.day_of(end), len(self.days) - 1)
             if first <= last:
                 sites[first : last + 1] = index[site_id]
@@ -162,7 +177,7 @@ class TimeGrid:
         return fits
 
 
-# Lookups by person, built per call from the Program (cheap next to a grid's arrays).
+# Lookups by person from the Program (each grid builds them once).
 
 
 def _windows(program: Program) -> dict[str, list[tuple[int, int, int]]]:

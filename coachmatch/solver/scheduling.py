@@ -24,8 +24,15 @@ share and first-meeting rule (S4). Objective: minimize total travel.
 The travel lower bound comes from :mod:`coachmatch.solver.bounds`, a dynamic
 program per pair that shares nothing with the CP-SAT model.
 
-Not yet here: the tie-break inside the CP-SAT fallback, and re-planning from a
-previous schedule.
+Either way, a meeting's slot within its day is then chosen by preference (protected
+half-day, then working hours), leaving kept meetings where they are. The gaps-near-
+the-middle tie-break applies on the pair-plan path only; the CP-SAT fallback takes
+any least-travel cadence.
+
+Re-planning (``previous=``, ``as_of=``, :mod:`coachmatch.solver.replan`): the tasks
+start on the as-of date, knowing each pair's held meetings and which previous
+meetings still hold; the model keeps as many of those as it can, then minimizes
+travel, then adds the fewest meetings.
 """
 
 from __future__ import annotations
@@ -93,17 +100,25 @@ def _pair_task(
             return -1
         return sum(round_trip(matrix, a, b) for a, b in legs)
 
-    costs, places = [], []
-    for d in range(len(grid.days)):
-        best: tuple[int, str] = (-1, "")
-        # the coach's home first: on equal travel, the coach stays home
-        for place in dict.fromkeys([home, int(sites[d])]):
-            cost = travel(d, place) if place >= 0 else -1
-            if cost >= 0 and (best[0] < 0 or cost < best[0]):
-                best = (cost, index.site_ids[place])
-        costs.append(best[0])
-        places.append(best[1])
-    usable = np.array([c >= 0 or virtual_ok for c in costs])
+    # per day, the least in-person travel: at the coach's home (the resident comes
+    # from the day's rotation site) or at that site (the coach comes); home on a tie
+    n_days = len(grid.days)
+    if policy.virtual == "only":
+        cost_array = np.full(n_days, -1, dtype=np.int64)
+        place_array = np.full(n_days, -1, dtype=np.int64)
+    else:
+        trip = _round_trips(matrix)
+        on_site = sites >= 0
+        at = np.where(on_site, sites, home)
+        at_home = np.where(on_site, trip[at, home], 0)
+        at_site = np.where(on_site & (at != home), trip[home, at], -1)
+        take_site = (at_site >= 0) & ((at_home < 0) | (at_site < at_home))
+        cost_array = np.where(take_site, at_site, at_home)
+        place_array = np.where(take_site, at, np.where(at_home >= 0, home, -1))
+    costs = cost_array.tolist()
+    names = [*index.site_ids, ""]
+    places = [names[k] for k in place_array.tolist()]
+    usable = (cost_array >= 0) | virtual_ok
     ok = common & usable[:, None]
     pair = (resident_id, coach_id)
     first_by = policy.first_meeting_within_days
@@ -155,6 +170,14 @@ def _pair_task(
         in_person_first=in_person_first and not extra.get("past_count", 0),
         **extra,
     )
+
+
+def _round_trips(matrix: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Round-trip minutes between sites; -1 where a leg has no travel time."""
+    both = matrix + matrix.T
+    trip: npt.NDArray[np.int64] = np.where((matrix >= 0) & (matrix.T >= 0), both, -1)
+    np.fill_diagonal(trip, 0)
+    return trip
 
 
 def solve_coach(task: CoachTask, *, use_plans: bool = True) -> CoachResult:
