@@ -3,6 +3,8 @@
 The public names are re-exported here; see the README for a tour.
 """
 
+from coachmatch.batch import RunResult, run
+from coachmatch.calendar import calendars, write_ics
 from coachmatch.constraints import Violation, audit, audit_schedule
 from coachmatch.exceptions import InfeasibleError, Problem, ProgramError, ProgramWarning
 from coachmatch.io import load_program, write_program
@@ -25,7 +27,7 @@ from coachmatch.models import (
 from coachmatch.results import Matching, Schedule
 from coachmatch.solver import match, schedule
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "Answer",
@@ -45,6 +47,7 @@ __all__ = [
     "Request",
     "Resident",
     "Rotation",
+    "RunResult",
     "Schedule",
     "Site",
     "TravelTime",
@@ -52,8 +55,11 @@ __all__ = [
     "__version__",
     "audit",
     "audit_schedule",
+    "calendars",
     "load_program",
     "match",
+    "run",
     "schedule",
+    "write_ics",
     "write_program",
 ]

@@ -7,6 +7,12 @@
   matching exists (exit 3).
 - ``coachmatch schedule FOLDER`` matches, then plans the year's meetings with the
   least travel, and prints all three summaries (same exit codes).
+- ``coachmatch run FOLDER --out OUT`` is the batch run: it writes the run folder
+  (SPEC §6) atomically; ``--previous`` and ``--as-of`` re-plan from an earlier run.
+- ``coachmatch demo [--out DIR]`` runs the batch run on the bundled example.
+
+Exit status: 0 on success, 2 for bad input, 3 when the rules cannot all be met
+(``validate``: 1 for bad input).
 
 Warnings (unknown columns) go to standard error.
 """
@@ -14,9 +20,13 @@ Warnings (unknown columns) go to standard error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date
+from importlib.resources import files
+from pathlib import Path
 
 from coachmatch import __version__
 from coachmatch.exceptions import InfeasibleError, ProgramError, ProgramWarning
@@ -115,6 +125,121 @@ def _matching_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@contextlib.contextmanager
+def _progress(verbose: bool) -> Iterator[Callable[[str], None] | None]:
+    """A progress bar on a terminal (rich), progress lines with -v, else quiet."""
+    if verbose:
+        yield lambda line: print(line, file=sys.stderr)
+        return
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("matching", total=None)
+
+        def update(line: str) -> None:
+            if line.startswith("scheduled "):
+                bar.update(task, description="scheduling", advance=1)
+            else:
+                bar.update(task, description=line[:60])
+
+        yield update
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from coachmatch.batch import run
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ProgramWarning)
+        try:
+            with _progress(args.verbose) as progress:
+                result = run(
+                    args.folder,
+                    args.out,
+                    previous=args.previous,
+                    as_of=args.as_of,
+                    seed=args.seed,
+                    domain=args.domain,
+                    meeting_link=args.meeting_link,
+                    send_invitations=args.invitations,
+                    allow_unmatched=args.allow_unmatched,
+                    allow_partial=args.allow_partial,
+                    record_timings=args.timings,
+                    progress=progress,
+                )
+        except ProgramError as error:
+            _print_warnings(caught)
+            print(error)
+            return EXIT_BAD_INPUT
+        except InfeasibleError as error:  # before ValueError, its base class
+            _print_warnings(caught)
+            print(error)
+            return EXIT_INFEASIBLE
+        except (FileNotFoundError, ValueError) as error:
+            _print_warnings(caught)
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    _print_warnings(caught)
+    print(result.program.summary())
+    print()
+    print(result.matching.summary())
+    print()
+    print(result.schedule.summary())
+    print()
+    times = ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())
+    print(f"wrote {result.out}/ (report: {result.out / 'report.html'}); {times}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    args.folder = str(example_folder())
+    return _batch(args)
+
+
+def example_folder() -> Path:
+    """The bundled example program folder (``coachmatch/data/toronto-psychiatry``)."""
+    return Path(str(files("coachmatch") / "data" / "toronto-psychiatry"))
+
+
+def _run_arguments(parser: argparse.ArgumentParser, *, out: str | None) -> None:
+    parser.add_argument("--out", required=out is None, default=out, help="the run folder to write")
+    parser.add_argument("--previous", help="an earlier run folder to continue from")
+    parser.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="re-plan from this date: meetings before it stay as they were",
+    )
+    parser.add_argument("--seed", type=int, help="override the policy's seed")
+    parser.add_argument(
+        "--domain",
+        default="coachmatch.invalid",
+        help="the calendars' UID domain; keep it from run to run (default: %(default)s)",
+    )
+    parser.add_argument("--meeting-link", help="link of virtual meetings; {meeting_id} is replaced")
+    parser.add_argument(
+        "--invitations",
+        action="store_true",
+        help="also write per-meeting METHOD:REQUEST/CANCEL invitations",
+    )
+    parser.add_argument(
+        "--allow-unmatched", action="store_true", help="leave the fewest residents unmatched"
+    )
+    parser.add_argument(
+        "--allow-partial", action="store_true", help="plan every pair that can be planned"
+    )
+    parser.add_argument(
+        "--timings",
+        action="store_true",
+        help="record wall-clock timings in run.json (reruns then differ in that file)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="print progress lines to standard error"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``coachmatch`` command."""
     parser = argparse.ArgumentParser(
@@ -153,6 +278,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="plan every pair that can be planned and list the others",
     )
     planner.set_defaults(handler=_match, plan=True)
+    batch = commands.add_parser(
+        "run",
+        help="the batch run: match, schedule and write the run folder",
+        description="Load, validate, match and schedule, then write the run folder (SPEC "
+        "§6: pairs.csv, meetings.csv, calendars, report.html, run.json) atomically. "
+        "Exit status 0 on success, 2 for bad input, 3 when the rules cannot all be met.",
+    )
+    batch.add_argument("folder", help="the program folder")
+    _run_arguments(batch, out=None)
+    batch.set_defaults(handler=_batch)
+    demo = commands.add_parser(
+        "demo",
+        help="run the whole pipeline on the bundled Toronto psychiatry example",
+        description="The batch run on the bundled example program; writes the run folder "
+        "(default: coachmatch-demo) and prints the summaries.",
+    )
+    _run_arguments(demo, out="coachmatch-demo")
+    demo.set_defaults(handler=_demo)
     return parser
 
 

@@ -30,6 +30,9 @@ from coachmatch import Policy, TravelTime, load_program, write_program
 from coachmatch.datasets import synthetic
 
 HERE = Path(__file__).resolve().parent
+#: the example ships inside the package (``coachmatch demo`` runs it);
+#: ``examples/toronto-psychiatry`` is a link to it
+EXAMPLE = HERE.parent / "coachmatch" / "data" / "toronto-psychiatry"
 SEED = 2026
 SERVICES = (
     "Adult Inpatient Psychiatry",
@@ -122,7 +125,7 @@ def busy_calendars(coach_id: str, resident_id: str) -> dict[str, bytes]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=HERE / "toronto-psychiatry")
+    parser.add_argument("--out", type=Path, default=EXAMPLE)
     out: Path = parser.parse_args().out
 
     program = synthetic(

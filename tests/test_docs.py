@@ -49,7 +49,7 @@ def quick_start() -> list[str]:
 def test_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:
     commands = quick_start()
     assert len(commands) == 2
-    assert "coachmatch" in commands[0] and "examples/toronto-psychiatry" in commands[0]
+    assert "coachmatch demo" in commands[0]
     assert "pytest" in commands[1]
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert commands[0] in ci

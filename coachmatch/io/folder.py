@@ -16,7 +16,8 @@ import shutil
 import tempfile
 import tomllib
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from coachmatch.exceptions import Problem, ProgramWarning, decode_text, pydantic
 from coachmatch.io.rows import ParsedTable, RawTable, assemble, parse_table, unknown_columns
 from coachmatch.models import TABLES, Policy, Program, ProgramHeader, closest
 
-__all__ = ["load_program", "write_program"]
+__all__ = ["atomic_folder", "load_program", "write_program"]
 
 REQUIRED_FILES = ("program.toml", "sites.csv", "coaches.csv", "residents.csv")
 FILE_ORDER = ("program.toml", *(f"{name}.csv" for name in TABLES))
@@ -431,9 +432,7 @@ def write_program(
     target = Path(folder)
     if target.exists() and not overwrite:
         raise FileExistsError(f"'{target}' exists; pass overwrite=True to replace it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_folder(target) as staging:
         (staging / "program.toml").write_text(program_toml(program), encoding="utf-8", newline="\n")
         zone = program.zone
         for table, rows in program.tables().items():
@@ -442,14 +441,44 @@ def write_program(
             model, _ = TABLES[table]
             with open(staging / f"{table}.csv", "w", encoding="utf-8", newline="") as handle:
                 csv.writer(handle, lineterminator="\n").writerows(table_rows(rows, model, zone))
-        if target.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-            os.replace(target, retired / target.name)
-            os.replace(staging, target)
-            shutil.rmtree(retired)
+    return target
+
+
+@contextmanager
+def atomic_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """A staging folder beside ``target`` that replaces it only when the block succeeds.
+
+    The staging folder (``.<name>.partial-*``) is removed if the block raises or is
+    interrupted (KeyboardInterrupt included); an existing ``target`` is moved aside and
+    removed only after the new folder is in place. A process killed outright can
+    leave a ``.partial`` folder behind, never a half-written ``target``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with atomic_folder(f"{tmp}/out") as staging:
+    ...         _ = (staging / "a.txt").write_text("done")
+    ...     sorted(p.name for p in Path(tmp).iterdir())
+    ['out']
+    """
+    final = Path(target)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    try:
+        yield staging
+        if final.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+            os.replace(final, retired / final.name)
+            try:
+                os.replace(staging, final)
+            except BaseException:
+                os.replace(retired / final.name, final)
+                raise
+            finally:
+                shutil.rmtree(retired, ignore_errors=True)
         else:
-            os.replace(staging, target)
+            os.replace(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return target

@@ -532,6 +532,7 @@ def schedule(
     previous: Schedule | pd.DataFrame | None = None,
     as_of: date | None = None,
     starts: Mapping[tuple[str, str], date] | None = None,
+    ends: Mapping[tuple[str, str], date] | None = None,
     executor: Executor | None = None,
     allow_partial: bool = False,
     progress: Callable[[str], None] | None = None,
@@ -553,9 +554,9 @@ def schedule(
     as_of : datetime.date, optional
         The re-planning date; nothing is planned before it. Alone (no ``previous``),
         every pair starts on it.
-    starts : mapping of (resident_id, coach_id) to date, optional
-        Start dates of pairs made during the horizon by earlier runs, when
-        ``previous`` is a table (a Schedule carries its own).
+    starts, ends : mapping of (resident_id, coach_id) to date, optional
+        Start dates of pairs made, and last dates of pairs ended, during the horizon
+        by earlier runs, when ``previous`` is a table (a Schedule carries its own).
     executor : concurrent.futures.Executor, optional
         Runs the per-coach models; default: a process pool with one worker per core
         (in-process for a single coach). Results are merged in coach order.
@@ -592,7 +593,11 @@ def schedule(
     started = time.perf_counter()
     if previous is not None and as_of is None:
         raise ValueError("re-planning from a previous schedule needs as_of (a date)")
-    history = read_previous(program, previous, as_of, starts=starts) if as_of is not None else None
+    history = (
+        read_previous(program, previous, as_of, starts=starts, ends=ends)
+        if as_of is not None
+        else None
+    )
     tasks = build_tasks(program, matching, history=history)
     results = _run(tasks, executor, progress)
     problems: list[str] = []

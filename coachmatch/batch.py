@@ -1,0 +1,369 @@
+"""The batch run (SPEC §6): a program folder in, a complete run folder out, atomically.
+
+(The module is ``batch`` rather than DESIGN's ``run`` so that ``coachmatch.run``, the
+function, does not shadow a submodule of the same name.)
+
+``run()`` loads and validates the program, matches, schedules and writes::
+
+    OUT_DIR/
+      pairs.csv            every pair: names, affinity, kept, start date
+      meetings.csv         SPEC §6 columns, times in ISO 8601 with UTC offset
+      pair_history.csv     pairs made or ended during the horizon (for the next run)
+      unmatched.csv        residents left without a coach, with reasons (if any)
+      recusals.csv         when R3 is "recuse"
+      calendars/           <person_id>.ics for every coach and resident, program.ics
+      invitations/         per-meeting METHOD:REQUEST / CANCEL messages (on request)
+      report.html          the report for the program director
+      run.json             the manifest
+
+Everything is written to a staging folder beside OUT_DIR and moved into place only
+when complete; a failed or interrupted run leaves OUT_DIR (and the previous run's
+folder) as they were. With ``previous``, the earlier run folder is read first: its
+pairs become the residents' current coaches (O1 keeps them), and its meetings are
+re-planned from ``as_of`` (past meetings and ids stay). A rerun on the same inputs
+and seed writes the same bytes: the calendars' DTSTAMP is the run's date (``as_of``,
+else the horizon start), not the clock, and wall-clock timings go into run.json only
+when asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from coachmatch.calendar.export import calendars, invitations
+from coachmatch.constraints.meetings import MEETING_COLUMNS
+from coachmatch.io.folder import atomic_folder, load_program
+from coachmatch.io.safe import restore, safe_frame
+from coachmatch.models import Program
+from coachmatch.report import report_html
+from coachmatch.results import Matching, Schedule
+from coachmatch.solver import match, schedule
+
+__all__ = ["RunResult", "read_run", "run"]
+
+log = logging.getLogger("coachmatch")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a batch run made and where it wrote it."""
+
+    out: Path
+    program: Program = field(repr=False)
+    matching: Matching = field(repr=False)
+    schedule: Schedule = field(repr=False)
+    manifest: dict[str, Any] = field(repr=False)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _checksum(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return frame.map(restore) if len(frame) else frame
+
+
+@dataclass(frozen=True)
+class PreviousRun:
+    """An earlier run folder, as a re-plan reads it."""
+
+    pairs: pd.DataFrame
+    meetings: pd.DataFrame
+    starts: dict[tuple[str, str], date]
+    ends: dict[tuple[str, str], date]
+
+
+def read_run(folder: str | Path) -> PreviousRun:
+    """Read an earlier run folder (pairs.csv, meetings.csv, pair_history.csv).
+
+    Raises
+    ------
+    ValueError
+        When a file is missing or unreadable, naming it.
+
+    Examples
+    --------
+    >>> read_run("no-such-run")
+    Traceback (most recent call last):
+    ...
+    ValueError: previous run no-such-run: pairs.csv is missing
+    """
+    root = Path(folder)
+    frames = {}
+    for name in ("pairs.csv", "meetings.csv"):
+        if not (root / name).is_file():
+            raise ValueError(f"previous run {folder}: {name} is missing")
+        frames[name] = _read_csv(root / name)
+    missing = [c for c in MEETING_COLUMNS if c not in frames["meetings.csv"].columns]
+    if missing:
+        raise ValueError(f"previous run {folder}: meetings.csv lacks {', '.join(missing)}")
+    starts: dict[tuple[str, str], date] = {}
+    ends: dict[tuple[str, str], date] = {}
+    history = root / "pair_history.csv"
+    if history.is_file():
+        for row in _read_csv(history).to_dict("records"):
+            pair = (row["resident_id"], row["coach_id"])
+            if row["start"]:
+                starts[pair] = date.fromisoformat(row["start"])
+            if row["end"]:
+                ends[pair] = date.fromisoformat(row["end"])
+    return PreviousRun(frames["pairs.csv"], frames["meetings.csv"], starts, ends)
+
+
+def _continue_pairs(program: Program, previous: PreviousRun) -> Program:
+    """The previous run's pairs become the residents' current coaches (O1)."""
+    coach_of = {
+        r: c
+        for r, c in zip(previous.pairs["resident_id"], previous.pairs["coach_id"], strict=True)
+        if c in program.index.coach
+    }
+    residents = tuple(
+        r.model_copy(update={"current_coach_id": coach_of[r.resident_id]})
+        if r.resident_id in coach_of
+        else r
+        for r in program.residents
+    )
+    return program.replace(residents=residents)
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    text: str = safe_frame(frame).to_csv(index=False, lineterminator="\n")
+    return text.encode("utf-8")
+
+
+def _meetings_table(plan: Schedule) -> pd.DataFrame:
+    m = plan.meetings.copy()
+    for column in ("start", "end"):
+        m[column] = m[column].map(lambda t: t.isoformat())
+    return m
+
+
+def _pairs_table(program: Program, matching: Matching, plan: Schedule) -> pd.DataFrame:
+    names = {r.resident_id: r.name for r in program.residents}
+    coach_names = {c.coach_id: c.name for c in program.coaches}
+    pairs = matching.pairs
+    return pd.DataFrame(
+        {
+            "resident_id": pairs["resident_id"],
+            "resident_name": pairs["resident_id"].map(names),
+            "coach_id": pairs["coach_id"],
+            "coach_name": pairs["coach_id"].map(coach_names),
+            "affinity": pairs["affinity"].astype(int),
+            "kept": pairs["kept"].map(lambda k: "true" if k else "false"),
+            "start": [
+                plan.starts.get((r, c), program.start).isoformat()
+                for r, c in zip(pairs["resident_id"], pairs["coach_id"], strict=True)
+            ],
+        }
+    )
+
+
+def _history_table(plan: Schedule) -> pd.DataFrame:
+    keys = sorted(set(plan.starts) | set(plan.ends))
+    return pd.DataFrame(
+        {
+            "resident_id": [r for r, _ in keys],
+            "coach_id": [c for _, c in keys],
+            "start": [plan.starts[k].isoformat() if k in plan.starts else "" for k in keys],
+            "end": [plan.ends[k].isoformat() if k in plan.ends else "" for k in keys],
+        },
+        columns=["resident_id", "coach_id", "start", "end"],
+    )
+
+
+def run(
+    program_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    previous: str | Path | None = None,
+    as_of: date | None = None,
+    seed: int | None = None,
+    domain: str = "coachmatch.invalid",
+    meeting_link: str | None = None,
+    send_invitations: bool = False,
+    allow_unmatched: bool = False,
+    allow_partial: bool = False,
+    record_timings: bool = False,
+    executor: Executor | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Load, validate, match, schedule and write a run folder (see the module docstring).
+
+    Parameters
+    ----------
+    program_dir : str or path
+        The program folder (SPEC §2).
+    out_dir : str or path
+        The run folder to write; replaced as a whole when the run succeeds.
+    previous : str or path, optional
+        An earlier run folder to continue from (needs ``as_of``).
+    as_of : datetime.date, optional
+        The re-planning date: meetings before it stay as they were.
+    seed : int, optional
+        Overrides the policy's seed.
+    domain : str
+        The calendars' UID domain (``<meeting_id>@<domain>``); keep it from run to run.
+    meeting_link : str, optional
+        The link of virtual meetings (``{meeting_id}`` is replaced).
+    send_invitations : bool
+        Also write per-meeting ``METHOD:REQUEST``/``CANCEL`` messages.
+    allow_unmatched, allow_partial : bool
+        As in :func:`coachmatch.match` and :func:`coachmatch.schedule`.
+    record_timings : bool
+        Write wall-clock timings into run.json (the folder then differs between reruns).
+    executor, progress
+        As in :func:`coachmatch.schedule`.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    ProgramError
+        Bad input, every problem in one report.
+    InfeasibleError
+        No matching or schedule satisfies the rules.
+    ValueError
+        A bad previous run folder, or ``previous`` without ``as_of``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from coachmatch.datasets import synthetic
+    >>> from coachmatch.io import write_program
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     folder = write_program(synthetic("small"), f"{tmp}/program")
+    ...     result = run(folder, f"{tmp}/out")
+    ...     sorted(p.name for p in result.out.iterdir())[:4]
+    ['calendars', 'meetings.csv', 'pair_history.csv', 'pairs.csv']
+    """
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 3)
+        clock = now
+
+    if previous is not None and as_of is None:
+        raise ValueError("continuing from a previous run needs an as-of date")
+    source = Path(program_dir)
+    program = load_program(source)
+    checksum = _checksum(source)
+    if seed is not None:
+        program = program.with_policy(seed=seed)
+    earlier = read_run(previous) if previous is not None else None
+    if earlier is not None:
+        program = _continue_pairs(program, earlier)
+    lap("load")
+    matching = match(program, allow_unmatched=allow_unmatched, progress=progress)
+    lap("match")
+    plan = schedule(
+        program,
+        matching,
+        previous=earlier.meetings if earlier is not None else None,
+        as_of=as_of,
+        starts=earlier.starts if earlier is not None else None,
+        ends=earlier.ends if earlier is not None else None,
+        executor=executor,
+        allow_partial=allow_partial,
+        progress=progress,
+    )
+    lap("schedule")
+    day = as_of or program.start
+    stamp = datetime.combine(day, datetime.min.time(), tzinfo=program.zone).astimezone(UTC)
+    files: dict[str, bytes] = {
+        "pairs.csv": _csv(_pairs_table(program, matching, plan)),
+        "meetings.csv": _csv(_meetings_table(plan)),
+        "pair_history.csv": _csv(_history_table(plan)),
+    }
+    if len(matching.unmatched):
+        files["unmatched.csv"] = _csv(matching.unmatched)
+    if program.policy.not_own_decision == "recuse":
+        files["recusals.csv"] = _csv(matching.recusals)
+    options = {"domain": domain, "stamp": stamp, "meeting_link": meeting_link}
+    for name, data in calendars(plan, **options).items():  # type: ignore[arg-type]
+        files[f"calendars/{name}"] = data
+    if send_invitations:
+        for name, data in invitations(plan, **options).items():  # type: ignore[arg-type]
+            files[f"invitations/{name}"] = data
+    note = f"Re-planned as of {as_of}." if earlier is not None else ""
+    if as_of is not None and earlier is None:
+        note = f"Planned from {as_of}."
+    files["report.html"] = report_html(program, matching, plan, title_note=note).encode("utf-8")
+    lap("outputs")
+    manifest = _manifest(program, matching, plan, checksum, as_of, earlier is not None)
+    if record_timings:
+        manifest["timings_s"] = dict(timings)
+    files["run.json"] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    with atomic_folder(out_dir) as staging:
+        for name, data in files.items():
+            path = staging / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+    lap("write")
+    log.info("run written to %s", out_dir)
+    return RunResult(Path(out_dir), program, matching, plan, manifest, timings)
+
+
+def _manifest(
+    program: Program,
+    matching: Matching,
+    plan: Schedule,
+    checksum: str,
+    as_of: date | None,
+    continued: bool,
+) -> dict[str, Any]:
+    from coachmatch import __version__
+
+    return {
+        "coachmatch": __version__,
+        "input_sha256": checksum,
+        "program": {
+            "name": program.name,
+            "timezone": program.timezone,
+            "start": program.start.isoformat(),
+            "end": program.end.isoformat(),
+        },
+        "policy": json.loads(program.policy.model_dump_json()),
+        "as_of": as_of.isoformat() if as_of else None,
+        "continued_from_previous": continued,
+        "matching": {
+            "status": matching.status,
+            "method": matching.method,
+            "levels": matching.levels,
+            "optimized": list(matching.optimized),
+            "bound": {k: v if math.isfinite(v) else None for k, v in matching.bound.items()},
+            "pairs": len(matching.pairs),
+            "unmatched": len(matching.unmatched),
+        },
+        "schedule": {
+            "status": plan.status,
+            "meetings": len(plan.scheduled),
+            "cancelled": int((plan.meetings["status"] == "cancelled").sum()),
+            "travel_minutes": plan.travel_total,
+            "travel_lower_bound": plan.travel_lower_bound,
+            "not_planned": plan.problems,
+            "changes": plan.changes,
+        },
+    }

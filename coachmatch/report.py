@@ -1,0 +1,287 @@
+"""``report.html``: one self-contained page a program director can read (SPEC §6).
+
+Headline figures, the caseload, affinity and travel distributions, meetings per week
+across the year, every pair with its reason, and every warning. Plots are inline SVG
+drawn with matplotlib (no pyplot state, fixed hash salt and no date in the metadata,
+so the same run draws the same bytes); the page loads nothing from the network.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from coachmatch.models import Program
+from coachmatch.results import Matching, Schedule
+
+__all__ = ["headline", "report_html"]
+
+
+def headline(program: Program, matching: Matching, plan: Schedule) -> dict[str, str]:
+    """The headline figures, as the report shows them.
+
+    Examples
+    --------
+    >>> import coachmatch
+    >>> from coachmatch.datasets import synthetic
+    >>> program = synthetic("small")
+    >>> matching = coachmatch.match(program)
+    >>> headline(program, matching, coachmatch.schedule(program, matching))["Residents"]
+    '60'
+    """
+    pairs = matching.pairs
+    affinity = pairs["affinity"].to_numpy() if len(pairs) else np.zeros(0)
+    bound = plan.travel_lower_bound
+    if bound is None:
+        floor = "–"
+    elif bound:
+        floor = f"{bound:,} ({plan.travel_total / bound:.3f}×)"
+    else:
+        floor = "0"
+    return {
+        "Residents": f"{sum(r.active for r in program.residents)}",
+        "Coaches": f"{sum(c.active for c in program.coaches)}",
+        "Pairs": f"{len(pairs)}",
+        "Kept pairs": f"{int(pairs['kept'].sum()) if len(pairs) else 0}",
+        "Unmatched": f"{len(matching.unmatched)}",
+        "Affinity min / mean": (
+            f"{int(affinity.min())} / {affinity.mean():.1f}" if len(affinity) else "–"
+        ),
+        "Meetings": f"{len(plan.scheduled)}",
+        "Travel (min)": f"{plan.travel_total:,}",
+        "Travel lower bound": floor,
+    }
+
+
+def _svg(figure: Any) -> str:
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": "coachmatch", "svg.fonttype": "none"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _bars(
+    labels: Sequence[Any], values: Sequence[float], title: str, xlabel: str, ylabel: str
+) -> str:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.4, 2.6))
+    ax = figure.subplots()
+    positions = np.arange(len(labels))
+    ax.bar(positions, values, color="#3b6ea5", width=0.8)
+    step = max(1, -(-len(labels) // 9))
+    ax.set_xticks(positions[::step], [str(x) for x in labels][::step])
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(figure)
+
+
+def _histogram(values: Sequence[float], bins: Sequence[float], title: str, xlabel: str) -> str:
+    counts, edges = np.histogram(np.asarray(values, dtype=float), bins=np.asarray(bins))
+    labels = [f"{int(a)}–{int(b)}" for a, b in itertools.pairwise(edges)]
+    return _bars(labels, counts.tolist(), title, xlabel, "residents")
+
+
+def _reason(row: Mapping[Any, Any], program: Program, required: set[tuple[str, str]]) -> str:
+    resident = program.residents[program.index.resident[row["resident_id"]]]
+    pair = (row["resident_id"], row["coach_id"])
+    if row["kept"]:
+        why = "continues with their current coach"
+    elif pair in required:
+        why = "required by a request"
+    elif resident.current_coach_id:
+        why = f"new coach; current coach {resident.current_coach_id} not kept"
+    else:
+        why = "new pair"
+    return f"{why}; affinity {row['affinity']}"
+
+
+def _table(frame: pd.DataFrame, element_id: str) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
+    return f'<table id="{element_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;
+max-width:60rem;color:#1d2733;line-height:1.45;padding:0 1rem}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;
+border-bottom:1px solid #d8dee6}
+.sub{color:#56657a;margin-top:0}
+#headline{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:.8rem;
+margin:1.2rem 0}
+#headline div{background:#f3f6fa;border-radius:6px;padding:.6rem .8rem}
+#headline dt{font-size:.8rem;color:#56657a}#headline dd{margin:0;font-size:1.25rem;
+font-weight:600}
+table{border-collapse:collapse;width:100%;font-size:.85rem}
+th,td{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #e6eaf0}
+th{background:#f3f6fa;position:sticky;top:0}
+.warning{background:#fff4e0;border-left:4px solid #e0a030;padding:.4rem .8rem;margin:.3rem 0}
+figure{margin:1rem 0}svg{max-width:100%;height:auto}
+"""
+
+_SCRIPT = """
+window.addEventListener("error", function () { document.body.dataset.errors = "yes"; });
+window.addEventListener("load", function () {
+  var ok = document.querySelectorAll("figure svg").length === 4 &&
+           document.getElementById("headline") !== null;
+  document.body.dataset.ready = ok ? "yes" : "incomplete";
+});
+"""
+
+
+def report_html(
+    program: Program,
+    matching: Matching,
+    plan: Schedule,
+    *,
+    title_note: str = "",
+) -> str:
+    """The report page as text (UTF-8 HTML, self-contained).
+
+    Parameters
+    ----------
+    program, matching, plan
+        The run's inputs and results.
+    title_note : str
+        A line under the title (for example the as-of date).
+
+    Examples
+    --------
+    >>> import coachmatch
+    >>> from coachmatch.datasets import synthetic
+    >>> program = synthetic("small")
+    >>> matching = coachmatch.match(program)
+    >>> page = report_html(program, matching, coachmatch.schedule(program, matching))
+    >>> page.startswith("<!DOCTYPE html>"), "http" in page.split("<body")[0]
+    (True, False)
+    """
+    figures = headline(program, matching, plan)
+    cards = "".join(
+        f'<div><dt>{html.escape(k)}</dt><dd data-figure="{html.escape(k)}">'
+        f"{html.escape(v)}</dd></div>"
+        for k, v in figures.items()
+    )
+    caseloads = matching.caseloads
+    counts = caseloads["caseload"].value_counts().sort_index() if len(caseloads) else pd.Series()
+    top = int(caseloads["caseload"].max()) if len(caseloads) else 0
+    caseload_svg = _bars(
+        list(range(top + 1)),
+        [int(counts.get(k, 0)) for k in range(top + 1)],
+        "Caseload distribution",
+        "coachees per coach",
+        "coaches",
+    )
+    affinity_svg = _histogram(
+        matching.pairs["affinity"].tolist(),
+        list(range(0, 101, 10)),
+        "Affinity of each pair",
+        "affinity (0–100)",
+    )
+    scheduled = plan.scheduled
+    per_resident = scheduled.groupby("resident_id")["travel_minutes"].sum()
+    most = max(int(per_resident.max()) if len(per_resident) else 0, 1)
+    step = max(10, int(np.ceil(most / 10 / 10.0)) * 10)
+    travel_svg = _histogram(
+        per_resident.tolist(),
+        list(range(0, most + step + 1, step)),
+        "Travel per resident over the year",
+        "minutes",
+    )
+    weeks = pd.date_range(
+        pd.Timestamp(program.start) - pd.Timedelta(days=program.start.weekday()),
+        pd.Timestamp(program.end),
+        freq="7D",
+    )
+    starts = scheduled["start"].map(lambda t: t.date())
+    week_index = np.searchsorted(weeks.date, starts.to_numpy(), side="right") - 1
+    per_week = (
+        np.bincount(week_index, minlength=len(weeks)) if len(starts) else np.zeros(len(weeks))
+    )
+    weekly_svg = _bars(
+        [w.strftime("%b %d") for w in weeks],
+        per_week.tolist(),
+        "Meetings per week",
+        "week starting",
+        "meetings",
+    )
+    required = {(q.resident_id, q.coach_id) for q in program.requests if q.kind == "require"}
+    per_pair = plan.per_pair().set_index(["resident_id", "coach_id"])
+    names = {r.resident_id: r.name for r in program.residents}
+    coach_names = {c.coach_id: c.name for c in program.coaches}
+    rows = []
+    for row in matching.pairs.to_dict("records"):
+        key = (row["resident_id"], row["coach_id"])
+        planned = per_pair.loc[key] if key in per_pair.index else None
+        rows.append(
+            {
+                "Resident": f"{row['resident_id']} {names[row['resident_id']]}",
+                "Coach": f"{row['coach_id']} {coach_names[row['coach_id']]}",
+                "Affinity": row["affinity"],
+                "Meetings": int(planned["meetings"]) if planned is not None else 0,
+                "Travel (min)": int(planned["travel_minutes"]) if planned is not None else 0,
+                "Reason": _reason(row, program, required),
+            }
+        )
+    warnings = [f"{r} is unmatched: {why}" for r, why in matching.unmatched.itertuples(index=False)]
+    warnings += [f"Not planned: {p}" for p in plan.problems]
+    if plan.status != "optimal":
+        warnings.append(
+            "The schedule is feasible but not proven to have the least travel "
+            f"({plan.travel_total:,} minutes against a bound of {plan.travel_lower_bound})."
+        )
+    if plan.changes:
+        warnings.append(
+            "Re-planned: " + ", ".join(f"{n} {what}" for what, n in plan.changes.items())
+        )
+    if len(matching.recusals):
+        warnings.append(
+            f"{len(matching.recusals)} coaches must recuse from their coachee's committee "
+            "decision (recusals.csv)."
+        )
+    warning_html = "".join(f'<p class="warning">{html.escape(w)}</p>' for w in warnings) or (
+        "<p>None: every active resident has a coach and every pair has a full year of meetings.</p>"
+    )
+    note = f'<p class="sub">{html.escape(title_note)}</p>' if title_note else ""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(program.name)}: coaching report</title>
+<style>{_STYLE}</style>
+<script>{_SCRIPT}</script>
+</head>
+<body>
+<h1>{html.escape(program.name)}: coaching report</h1>
+<p class="sub">Horizon {program.start} to {program.end}; matching {matching.status},
+schedule {plan.status}.</p>
+{note}
+<dl id="headline">{cards}</dl>
+<h2>Warnings</h2>
+<div id="warnings">{warning_html}</div>
+<h2>Caseloads and fit</h2>
+<figure id="caseloads">{caseload_svg}</figure>
+<figure id="affinity">{affinity_svg}</figure>
+<h2>Meetings and travel</h2>
+<figure id="travel">{travel_svg}</figure>
+<figure id="weekly">{weekly_svg}</figure>
+<h2>Pairs</h2>
+{_table(pd.DataFrame(rows), "pairs")}
+</body>
+</html>
+"""
