@@ -161,3 +161,29 @@ def test_lower_bound_dynamic_program_equals_each_pair_solved_alone(program: Prog
 def test_bound_is_tight_when_coaches_have_room(small_plan: Schedule) -> None:
     assert small_plan.travel_lower_bound == small_plan.travel_total
     assert "1.000× the bound" in small_plan.summary()
+
+
+def _deviation(result: object, task: object, middle_twice: int) -> int:
+    by_pair: dict[int, list[int]] = {}
+    for p, day, *_ in result.meetings:  # type: ignore[attr-defined]
+        by_pair.setdefault(p, []).append(day)
+    return sum(
+        abs(2 * (b - a) - middle_twice)
+        for days in by_pair.values()
+        for a, b in zip(sorted(days), sorted(days)[1:], strict=False)
+    )
+
+
+def test_cp_sat_breaks_ties_toward_the_middle_of_the_cadence(
+    small: tuple[Program, Matching],
+) -> None:
+    """The CP-SAT path's second solve keeps the least travel and takes gaps at least as
+    near the cadence's middle as the pair-plan path's (which chooses them greedily)."""
+    from coachmatch.solver.scheduling import build_tasks, solve_coach
+
+    program, matching = small
+    middle_twice = sum(program.policy.cadence_days)
+    for task in build_tasks(program, matching)[:4]:
+        quick, model = solve_coach(task), solve_coach(task, use_plans=False)
+        assert sum(m[4] for m in model.meetings) == sum(m[4] for m in quick.meetings)
+        assert _deviation(model, task, middle_twice) <= _deviation(quick, task, middle_twice)

@@ -25,9 +25,11 @@ The travel lower bound comes from :mod:`coachmatch.solver.bounds`, a dynamic
 program per pair that shares nothing with the CP-SAT model.
 
 Either way, a meeting's slot within its day is then chosen by preference (protected
-half-day, then working hours), leaving kept meetings where they are. The gaps-near-
-the-middle tie-break applies on the pair-plan path only; the CP-SAT fallback takes
-any least-travel cadence.
+half-day, then working hours), leaving kept meetings where they are. Gaps near the
+middle of the cadence: the pair-plan path prefers them while backtracking its dynamic
+program (greedily, gap by gap); the CP-SAT path, once its plan is proven optimal,
+solves a second time with the objective fixed at its optimum and minimizes the gaps'
+total distance from the middle.
 
 Re-planning (``previous=``, ``as_of=``, :mod:`coachmatch.solver.replan`): the tasks
 start on the as-of date, knowing each pair's held meetings and which previous
@@ -303,9 +305,10 @@ def solve_coach(task: CoachTask, *, use_plans: bool = True) -> CoachResult:
         # travel, then the fewest meetings added (each one a change for two people)
         per_travel = len(added_terms) + 1
         per_drop = per_travel * (sum(_upper(t) for t in travel_terms) + 1)
-        model.minimize(per_drop * sum(dropped_terms) + per_travel * total + sum(added_terms))
+        objective = per_drop * sum(dropped_terms) + per_travel * total + sum(added_terms)
     else:
-        model.minimize(total)
+        objective = total
+    model.minimize(objective)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.random_seed = task.seed
@@ -324,6 +327,8 @@ def solve_coach(task: CoachTask, *, use_plans: bool = True) -> CoachResult:
     out.optimal = status == cp_model.OPTIMAL or (
         not dropped_terms and travel_value <= task.travel_floor
     )
+    if out.optimal:
+        solver = _gaps_near_the_middle(model, task, plan, objective, solver)
     chosen: list[_Chosen] = []
     for p, meetings in enumerate(plan):
         pair = task.pairs[p]
@@ -343,6 +348,42 @@ def solve_coach(task: CoachTask, *, use_plans: bool = True) -> CoachResult:
     assert arranged is not None, "the solver's own slots are a valid arrangement"
     out.meetings = arranged
     return out
+
+
+def _gaps_near_the_middle(
+    model: cp_model.CpModel,
+    task: CoachTask,
+    plan: list[list[tuple[Any, Any, Any, Any, list[Any]]]],
+    objective: Any,
+    solved: cp_model.CpSolver,
+) -> cp_model.CpSolver:
+    """SPEC §5's tie-break: among plans as good as the one found (proven optimal),
+    the one whose gaps are nearest the middle of the cadence. Returns the solver
+    holding the better plan (the first one's when the second solve finds none)."""
+    best = round(solved.objective_value)
+    model.clear_hints()  # type: ignore[no-untyped-call]
+    for meetings in plan:
+        for present, start, day, virtual, is_kept in meetings:
+            for var in (present, start, day, virtual, *is_kept):
+                model.add_hint(var, solved.value(var))
+    model.add(objective == best)
+    middle_twice = task.shortest + task.longest
+    deviations = []
+    for meetings in plan:
+        for (_, _, d0, _, _), (p1, _, d1, _, _) in itertools.pairwise(meetings):
+            deviation = model.new_int_var(0, 2 * task.longest, "")
+            model.add(deviation >= 2 * (d1 - d0) - middle_twice).only_enforce_if(p1)
+            model.add(deviation >= middle_twice - 2 * (d1 - d0)).only_enforce_if(p1)
+            deviations.append(deviation)
+    model.minimize(sum(deviations))
+    second = cp_model.CpSolver()
+    second.parameters.num_workers = 1
+    second.parameters.random_seed = task.seed
+    second.parameters.max_time_in_seconds = task.time_limit
+    second.parameters.max_deterministic_time = min(task.deterministic_time, 5.0)
+    if second.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return second
+    return solved
 
 
 def _upper(var: Any) -> int:
