@@ -138,10 +138,13 @@ def _progress(verbose: bool) -> Iterator[Callable[[str], None] | None]:
 
     with Progress(transient=True) as bar:
         task = bar.add_task("matching", total=None)
+        done = 0
 
         def update(line: str) -> None:
+            nonlocal done
             if line.startswith("scheduled "):
-                bar.update(task, description="scheduling", advance=1)
+                done += 1
+                bar.update(task, description=f"scheduling: {done} coaches planned")
             else:
                 bar.update(task, description=line[:60])
 
@@ -199,7 +202,13 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def example_folder() -> Path:
-    """The bundled example program folder (``coachmatch/data/toronto-psychiatry``)."""
+    """The bundled example program folder (``coachmatch/data/toronto-psychiatry``).
+
+    Examples
+    --------
+    >>> (example_folder() / "program.toml").is_file()
+    True
+    """
     return Path(str(files("coachmatch") / "data" / "toronto-psychiatry"))
 
 
