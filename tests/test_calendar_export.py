@@ -58,6 +58,8 @@ def test_one_file_per_person_and_one_for_the_program(
         assert data.startswith(b"BEGIN:VCALENDAR\r\n") and data.endswith(b"END:VCALENDAR\r\n")
         assert all(len(line) <= 75 for line in data.split(b"\r\n")), "lines are folded"
         assert b"METHOD:PUBLISH" in data
+        # every file parses with both parsers, with the same events
+        assert set(events_by_uid_icalendar(data)) == set(events_by_uid_vobject(data))
 
 
 def test_every_event_parses_back_at_its_instant_with_two_parsers(
