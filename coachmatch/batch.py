@@ -44,7 +44,8 @@ import pandas as pd
 
 from coachmatch.calendar.export import calendars, invitations
 from coachmatch.constraints.meetings import MEETING_COLUMNS
-from coachmatch.io.folder import atomic_folder, load_program
+from coachmatch.exceptions import Problem, ProgramError
+from coachmatch.io.folder import atomic_folder, load_program, read_csv
 from coachmatch.io.safe import restore, safe_frame
 from coachmatch.models import Program
 from coachmatch.report import report_html
@@ -76,11 +77,6 @@ def _checksum(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    return frame.map(restore) if len(frame) else frame
-
-
 @dataclass(frozen=True)
 class PreviousRun:
     """An earlier run folder, as a re-plan reads it."""
@@ -91,41 +87,127 @@ class PreviousRun:
     ends: dict[tuple[str, str], date]
 
 
+#: the files of a run folder that a re-plan reads, with their required columns
+_RUN_FILES: dict[str, tuple[str, ...]] = {
+    "pairs.csv": ("resident_id", "coach_id"),
+    "meetings.csv": MEETING_COLUMNS,
+    "pair_history.csv": ("resident_id", "coach_id", "start", "end"),
+}
+
+
+def _check_cell(file: str, line: int, column: str, value: str, problems: list[Problem]) -> None:
+    """One cell of meetings.csv or pair_history.csv, against what coachmatch writes."""
+    expected = None
+    try:
+        if column in ("sequence", "travel_minutes"):
+            expected = "a whole number, 0 or more"
+            if int(value) < 0:
+                raise ValueError
+        elif column in ("start", "end") and file == "meetings.csv":
+            expected = "an ISO 8601 date-time with a UTC offset (2026-07-01T13:00:00-04:00)"
+            if datetime.fromisoformat(value).tzinfo is None:
+                raise ValueError
+        elif column in ("start", "end") and value:
+            expected = "an ISO date (2026-07-01) or nothing"
+            date.fromisoformat(value)
+        elif column == "status":
+            expected = "scheduled or cancelled"
+            if value not in ("scheduled", "cancelled"):
+                raise ValueError
+        elif column in ("meeting_id", "resident_id", "coach_id", "site_id"):
+            expected = "an id"
+            if not value:
+                raise ValueError
+    except ValueError:
+        problems.append(Problem(file, line, column, f"bad value {value!r}", value, expected))
+
+
 def read_run(folder: str | Path) -> PreviousRun:
     """Read an earlier run folder (pairs.csv, meetings.csv, pair_history.csv).
 
+    Every cell a re-plan relies on is checked; all problems are reported at once,
+    each with its file, line and column.
+
     Raises
     ------
-    ValueError
-        When a file is missing or unreadable, naming it.
+    ProgramError
+        When a file is missing or a cell is not what a coachmatch run writes.
 
     Examples
     --------
     >>> read_run("no-such-run")
     Traceback (most recent call last):
     ...
-    ValueError: previous run no-such-run: pairs.csv is missing
+    coachmatch.exceptions.ProgramError: 2 problems in the previous run no-such-run:
+      pairs.csv: the file is missing
+      meetings.csv: the file is missing
     """
     root = Path(folder)
-    frames = {}
-    for name in ("pairs.csv", "meetings.csv"):
-        if not (root / name).is_file():
-            raise ValueError(f"previous run {folder}: {name} is missing")
-        frames[name] = _read_csv(root / name)
-    missing = [c for c in MEETING_COLUMNS if c not in frames["meetings.csv"].columns]
-    if missing:
-        raise ValueError(f"previous run {folder}: meetings.csv lacks {', '.join(missing)}")
+    problems: list[Problem] = []
+    tables: dict[str, list[dict[str, str]]] = {}
+    columns: dict[str, list[str]] = {}
+    for name, required in _RUN_FILES.items():
+        path = root / name
+        if not path.is_file():
+            if name != "pair_history.csv":  # older runs have none
+                problems.append(
+                    Problem(name, None, None, "the file is missing", None, "a coachmatch run")
+                )
+            continue
+        raw, found = read_csv(path.read_bytes(), name, name, required)
+        problems.extend(found)
+        if raw is None:
+            continue
+        missing = [c for c in required if c not in raw.columns]
+        if missing:
+            problems.append(
+                Problem(
+                    name,
+                    1,
+                    None,
+                    f"missing columns {', '.join(missing)}",
+                    None,
+                    "the columns " + ", ".join(required),
+                )
+            )
+            continue
+        rows = []
+        ids: set[str] = set()
+        for line, cells in raw.rows:
+            row = {c: restore(str(v)) for c, v in cells.items()}
+            if name != "pairs.csv":
+                for column in required:
+                    _check_cell(name, line, column, row[column], problems)
+            if name == "meetings.csv" and row["meeting_id"] in ids:
+                problems.append(
+                    Problem(
+                        name,
+                        line,
+                        "meeting_id",
+                        f"duplicate id {row['meeting_id']!r}",
+                        row["meeting_id"],
+                        "an id used once",
+                    )
+                )
+            ids.add(row.get("meeting_id", ""))
+            rows.append(row)
+        tables[name] = rows
+        columns[name] = raw.columns
+    if problems:
+        raise ProgramError(problems, f"the previous run {folder}")
     starts: dict[tuple[str, str], date] = {}
     ends: dict[tuple[str, str], date] = {}
-    history = root / "pair_history.csv"
-    if history.is_file():
-        for row in _read_csv(history).to_dict("records"):
-            pair = (row["resident_id"], row["coach_id"])
-            if row["start"]:
-                starts[pair] = date.fromisoformat(row["start"])
-            if row["end"]:
-                ends[pair] = date.fromisoformat(row["end"])
-    return PreviousRun(frames["pairs.csv"], frames["meetings.csv"], starts, ends)
+    for row in tables.get("pair_history.csv", []):
+        pair = (row["resident_id"], row["coach_id"])
+        if row["start"]:
+            starts[pair] = date.fromisoformat(row["start"])
+        if row["end"]:
+            ends[pair] = date.fromisoformat(row["end"])
+    pairs = pd.DataFrame(tables["pairs.csv"]).reindex(
+        columns=list(dict.fromkeys([*_RUN_FILES["pairs.csv"], *columns["pairs.csv"]]))
+    )
+    meetings = pd.DataFrame(tables["meetings.csv"], columns=list(MEETING_COLUMNS))
+    return PreviousRun(pairs, meetings, starts, ends)
 
 
 def _continue_pairs(program: Program, previous: PreviousRun) -> Program:
@@ -239,11 +321,12 @@ def run(
     Raises
     ------
     ProgramError
-        Bad input, every problem in one report.
+        Bad input (the program folder, or the previous run folder), every problem in
+        one report.
     InfeasibleError
         No matching or schedule satisfies the rules.
     ValueError
-        A bad previous run folder, or ``previous`` without ``as_of``.
+        ``previous`` without ``as_of``.
 
     Examples
     --------

@@ -283,3 +283,26 @@ def test_the_report_renders_in_headless_chromium(tmp_path: Path, program_folder:
     assert f'data-figure="Pairs">{manifest["matching"]["pairs"]}<' in dom
     assert f'data-figure="Travel (min)">{manifest["schedule"]["travel_minutes"]:,}<' in dom
     assert dom.count("<svg") >= 4
+
+
+def test_a_bad_previous_run_folder_is_reported_cell_by_cell(
+    tmp_path: Path, program_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(program_folder, tmp_path / "run-1", executor=None)
+    meetings = tmp_path / "run-1" / "meetings.csv"
+    lines = meetings.read_text(encoding="utf-8").splitlines()
+    cells = lines[1].split(",")
+    cells[1], cells[4] = "two", "2026-07-01 13:00"  # sequence; start without an offset
+    lines[1] = ",".join(cells)
+    lines[2] = lines[2].replace(",scheduled", ",maybe")
+    meetings.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "run-1" / "pairs.csv").unlink()
+    args = ["run", str(program_folder), "--out", str(tmp_path / "run-2")]
+    assert main([*args, "--previous", str(tmp_path / "run-1"), "--as-of", "2026-11-02"]) == 2
+    out = capsys.readouterr().out
+    assert "4 problems in the previous run" in out
+    assert "pairs.csv: the file is missing" in out
+    assert "meetings.csv line 2, column sequence: bad value 'two'" in out
+    assert "meetings.csv line 2, column start: bad value '2026-07-01 13:00'" in out
+    assert "meetings.csv line 3, column status: bad value 'maybe'" in out
+    assert not (tmp_path / "run-2").exists()

@@ -160,6 +160,30 @@ def test_s2_stops_too_early_and_missing_pairs() -> None:
     assert "S2 cadence: R2 and C1 have no meeting" in found
 
 
+def test_s2_a_pair_that_ended_during_the_horizon() -> None:
+    ended = {("R1", "C1"): date(2026, 11, 1)}
+    # the last gap is measured to the pair's end, not the horizon's: respected
+    assert messages(valid()[:3], ends=ended) == []
+    # broken: the last meeting too long before the end, and a meeting after it
+    assert messages(valid()[:2], ends=ended) == [
+        "S2 cadence: R1 and C1 last meet on 2026-08-26, 67 days before the pair ended on "
+        "2026-11-01; the last gap must be under 56"
+    ]
+    assert messages(valid(), ends=ended) == [
+        "S2 cadence: R1-C1-3 (R1 and C1) on 2026-12-02 is after the pair ended on 2026-11-01"
+    ]
+
+
+def test_s2_meetings_before_a_pairs_start_belong_to_an_earlier_stint() -> None:
+    # the pair met once in July, then was made again on 2026-10-01: its cadence restarts
+    rows = [
+        meeting(0, date(2026, 7, 8)),
+        *(meeting(k, d) for k, d in enumerate([date(2026, 10, 14), date(2026, 12, 2)], start=1)),
+    ]
+    assert messages(rows, starts={("R1", "C1"): date(2026, 10, 1)}) == []
+    assert any("more than 56" in m for m in messages(rows))
+
+
 def test_s2_outside_the_horizon() -> None:
     rows = [*valid(), meeting(9, date(2027, 1, 20))]
     assert any("is outside the horizon" in m for m in messages(rows))

@@ -150,12 +150,15 @@ def _read_busy_calendars(
     return problems
 
 
-def read_csv(data: bytes, file: str, table: str) -> tuple[RawTable | None, list[Problem]]:
+def read_csv(
+    data: bytes, file: str, table: str, required: Sequence[str] | None = None
+) -> tuple[RawTable | None, list[Problem]]:
     """Split CSV bytes into a :class:`RawTable` of string cells, tracking lines.
 
     A row's line is where it starts (quoted cells may span lines). Rows with more
     cells than the header are problems; rows with fewer take the rest as empty,
-    as some spreadsheet exports trim trailing empty cells.
+    as some spreadsheet exports trim trailing empty cells. ``required`` names the
+    columns an empty file should have had (default: the program table's).
     """
     text, problem = decode_text(data, file)
     if text is None:
@@ -165,8 +168,9 @@ def read_csv(data: bytes, file: str, table: str) -> tuple[RawTable | None, list[
     try:
         header = next(reader, None)
         if header is None or not any(cell.strip() for cell in header):
-            model, _ = TABLES[table]
-            required = [n for n, f in model.model_fields.items() if f.is_required()]
+            if required is None:
+                model, _ = TABLES[table]
+                required = [n for n, f in model.model_fields.items() if f.is_required()]
             return None, [
                 Problem(
                     file,
