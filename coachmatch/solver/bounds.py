@@ -149,6 +149,9 @@ def pair_plan(pair: PairTask, task: CoachTask) -> tuple[float, list[tuple[int, b
 def travel_lower_bound(tasks: list[CoachTask]) -> int | None:
     """Sum of the pairs' own least travel; None when some pair cannot be planned.
 
+    Reads each task's ``pair_floors`` (filled by ``build_tasks`` with
+    :func:`pair_lower_bound`), computing the ones a task lacks.
+
     Examples
     --------
     >>> from coachmatch.datasets import synthetic
@@ -161,9 +164,8 @@ def travel_lower_bound(tasks: list[CoachTask]) -> int | None:
     """
     total = 0.0
     for task in tasks:
-        for pair in task.pairs:
-            value = pair_lower_bound(pair, task)
-            if not np.isfinite(value):
-                return None
-            total += value
+        floors = task.pair_floors or tuple(pair_lower_bound(p, task) for p in task.pairs)
+        if not all(np.isfinite(floors)):
+            return None
+        total += sum(floors)
     return round(total)

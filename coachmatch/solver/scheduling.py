@@ -406,8 +406,8 @@ def _preference(task: CoachTask, day: int, slot: int) -> tuple[int, int]:
 _Chosen = tuple[int, int, str, int, int | None]
 
 
-def _kept_plan(pair: PairTask, task: CoachTask) -> list[_Chosen] | None:
-    """The pair's previous meetings, all kept, if they still make a valid plan."""
+def _kept_plan(p: int, pair: PairTask, task: CoachTask) -> list[_Chosen] | None:
+    """Pair ``p``'s previous meetings, all kept, if they still make a valid plan."""
     if len(pair.keep) != pair.planned_before:
         return None
     days = [unit // SLOTS_PER_DAY for unit, _, _ in pair.keep]
@@ -427,7 +427,7 @@ def _kept_plan(pair: PairTask, task: CoachTask) -> list[_Chosen] | None:
         and not (pair.in_person_first and virtual[0])
     ):
         return [
-            (-1, d, site, cost, unit % SLOTS_PER_DAY)
+            (p, d, site, cost, unit % SLOTS_PER_DAY)
             for (unit, site, cost), d in zip(pair.keep, days, strict=True)
         ]
     return None
@@ -446,10 +446,10 @@ def _from_pair_plans(task: CoachTask) -> CoachResult | None:
     chosen: list[_Chosen] = []
     for p, pair in enumerate(task.pairs):
         if pair.planned_before:
-            kept = _kept_plan(pair, task)
+            kept = _kept_plan(p, pair, task)
             if kept is None:
                 return None
-            chosen.extend((p, d, site, cost, slot) for _, d, site, cost, slot in kept)
+            chosen.extend(kept)
             continue
         travel, plan = pair_plan(pair, task)
         if not math.isfinite(travel):
@@ -551,9 +551,16 @@ def build_tasks(
             time_limit=time_limit or policy.time_limit_s,
             deterministic_time=deterministic_time,
         )
-        bounds = [pair_lower_bound(pair, task) for pair in pairs]
+        bounds = tuple(pair_lower_bound(pair, task) for pair in pairs)
         floor = sum(b for b in bounds if math.isfinite(b))
-        tasks.append(replace(task, travel_floor=round(floor), weekday0=program.start.weekday()))
+        tasks.append(
+            replace(
+                task,
+                pair_floors=bounds,
+                travel_floor=round(floor),
+                weekday0=program.start.weekday(),
+            )
+        )
     return tasks
 
 
@@ -704,7 +711,7 @@ def alone(task: CoachTask, pair: PairTask) -> CoachTask:
     """
     bound = pair_lower_bound(pair, task)
     floor = round(bound) if math.isfinite(bound) else 0
-    return replace(task, pairs=(pair,), travel_floor=floor)
+    return replace(task, pairs=(pair,), pair_floors=(bound,), travel_floor=floor)
 
 
 def _pair_reasons(program: Program, task: CoachTask) -> list[str]:

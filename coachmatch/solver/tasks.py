@@ -51,6 +51,8 @@ class CoachTask:
     seed: int
     time_limit: float
     deterministic_time: float
+    #: each pair's own least travel (``inf`` when it cannot be planned alone)
+    pair_floors: tuple[float, ...] = ()
     #: a proven lower bound on the coach's travel (the pairs' own least travel)
     travel_floor: int = 0
     #: weekday (Monday 0) of the horizon's first day, for the slot preference
