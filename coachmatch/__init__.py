@@ -7,8 +7,9 @@ from coachmatch.batch import RunResult, run
 from coachmatch.calendar import calendars, write_ics
 from coachmatch.constraints import Violation, audit, audit_schedule
 from coachmatch.exceptions import InfeasibleError, Problem, ProgramError, ProgramWarning
-from coachmatch.io import load_program, write_program
+from coachmatch.io import from_frames, load_program, to_frames, write_program
 from coachmatch.models import (
+    AffinityScore,
     Answer,
     AvailabilityWindow,
     BusyInterval,
@@ -30,6 +31,7 @@ from coachmatch.solver import match, schedule
 __version__ = "0.3.0"
 
 __all__ = [
+    "AffinityScore",
     "Answer",
     "AvailabilityWindow",
     "BusyInterval",
@@ -56,10 +58,12 @@ __all__ = [
     "audit",
     "audit_schedule",
     "calendars",
+    "from_frames",
     "load_program",
     "match",
     "run",
     "schedule",
+    "to_frames",
     "write_ics",
     "write_program",
 ]

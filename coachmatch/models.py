@@ -11,18 +11,16 @@ Every model is frozen. What-if analysis works on copies:
 return a new, re-validated Program.
 
 Cross-table rules (unknown references, duplicate ids, overlapping rotations,
-...) are checked by :func:`find_problems`, which the Program validates itself
-with and which :mod:`coachmatch.io` uses to report file, line and column.
+...) live in :mod:`coachmatch.validation`; the Program validates itself with them,
+and :mod:`coachmatch.io` uses the same checks to report file, line and column.
+This module holds the models only: it imports neither the loaders nor the solvers.
 """
 
 from __future__ import annotations
 
 import difflib
-import math
 import re
-from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from functools import cached_property
 from typing import Annotated, Any, Literal, Self
@@ -44,16 +42,17 @@ from pydantic import (
 )
 
 from coachmatch._display import facts_html, facts_text
-from coachmatch.exceptions import Problem, ProgramError, pydantic_problems
+from coachmatch.exceptions import ProgramError, pydantic_problems
+from coachmatch.validation import ID_COLUMNS, TABLE_NAMES, find_problems
 
 __all__ = [
     "TABLES",
     "WEEKDAYS",
+    "AffinityScore",
     "Answer",
     "AvailabilityWindow",
     "BusyInterval",
     "Coach",
-    "Finding",
     "Panel",
     "Policy",
     "Program",
@@ -65,7 +64,6 @@ __all__ = [
     "Rotation",
     "Site",
     "TravelTime",
-    "find_problems",
 ]
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -280,13 +278,32 @@ class Answer(_Record):
     """One person's answer to one question (a row of ``survey.csv``).
 
     ``answer`` holds the chosen values (several, ``;``-separated, for ``multi``
-    questions). ``importance`` weighs the question for a resident (SPEC §3).
+    questions). ``importance`` weighs the question for a resident (SPEC §3). A
+    ``multi`` answer may also come as several rows, one per choice (SPEC 1.1);
+    :meth:`Program.answers` merges them.
     """
 
     person_id: Id
     question_id: Id
     answer: Annotated[TextList, Field(min_length=1)]
     importance: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+
+
+class AffinityScore(_Record):
+    """A program's own affinity for one pair (a row of ``affinity.csv``, SPEC 1.1).
+
+    It replaces the survey's affinity for that pair (a ``prefer`` bonus still
+    applies), and the resident counts as having answered for fairness (O2).
+
+    Examples
+    --------
+    >>> AffinityScore(resident_id="R001", coach_id="C01", affinity=73).affinity
+    73
+    """
+
+    resident_id: Id
+    coach_id: Id
+    affinity: int = Field(ge=0, le=100)
 
 
 class AvailabilityWindow(_Record):
@@ -344,11 +361,21 @@ class BusyInterval(_Record):
 
 
 class Request(_Record):
-    """A ``require``, ``forbid`` or ``prefer`` request for a pair (``requests.csv``)."""
+    """A ``require``, ``forbid``, ``prefer`` or ``change`` request (``requests.csv``).
+
+    ``change`` (SPEC 1.1): the resident asks for a new coach. It forbids the pair with
+    ``coach_id``, or with the resident's current coach when ``coach_id`` is empty, and
+    the resident's current coach no longer counts for continuity (O1).
+
+    Examples
+    --------
+    >>> Request(resident_id="R001", kind="change", reason="a fresh start").coach_id is None
+    True
+    """
 
     resident_id: Id
-    coach_id: Id
-    kind: Literal["require", "forbid", "prefer"]
+    coach_id: Id | None = None
+    kind: Literal["require", "forbid", "prefer", "change"]
     reason: str = ""
 
 
@@ -387,6 +414,8 @@ class Policy(BaseModel):
     first_meeting_in_person: bool = True
     seed: int = Field(default=0, ge=0)
     time_limit_s: float = Field(default=30.0, gt=0, allow_inf_nan=False)
+    must_meet: bool = True
+    rematch_rounds: int = Field(default=3, ge=0)
 
     @field_validator("min_caseload")
     @classmethod
@@ -414,263 +443,21 @@ class Policy(BaseModel):
         return value
 
 
-# ---------------------------------------------------------------------------
-# Cross-table checks
-# ---------------------------------------------------------------------------
-
 #: table name -> (row model, id column or None). Table names are file stems.
 TABLES: dict[str, tuple[type[_Record], str | None]] = {
-    "sites": (Site, "site_id"),
+    "sites": (Site, ID_COLUMNS["sites"]),
     "travel": (TravelTime, None),
-    "coaches": (Coach, "coach_id"),
-    "residents": (Resident, "resident_id"),
-    "panels": (Panel, "panel_id"),
-    "questions": (Question, "question_id"),
+    "coaches": (Coach, ID_COLUMNS["coaches"]),
+    "residents": (Resident, ID_COLUMNS["residents"]),
+    "panels": (Panel, ID_COLUMNS["panels"]),
+    "questions": (Question, ID_COLUMNS["questions"]),
     "survey": (Answer, None),
+    "affinity": (AffinityScore, None),
     "rotations": (Rotation, None),
     "availability": (AvailabilityWindow, None),
     "busy": (BusyInterval, None),
     "requests": (Request, None),
 }
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A cross-table problem at row ``row`` (0-based) of ``table``.
-
-    ``refers_to`` names the table an unknown reference points into, so a loader
-    can drop findings about ids whose own rows failed to parse.
-    """
-
-    table: str
-    row: int
-    column: str | None
-    message: str
-    value: str | None = None
-    expected: str | None = None
-    refers_to: str | None = None
-
-    def to_problem(self) -> Problem:
-        return Problem(
-            self.table, self.row + 1, self.column, self.message, self.value, self.expected
-        )
-
-
-_NOUN = {
-    "sites": "site",
-    "coaches": "coach",
-    "residents": "resident",
-    "panels": "panel",
-    "questions": "question",
-    "people": "person",
-}
-
-
-def find_problems(tables: Mapping[str, Sequence[Any]], policy: Policy) -> list[Finding]:
-    """Every cross-table problem of a program's tables, in table and row order.
-
-    Parameters
-    ----------
-    tables : mapping of str to sequence of row models
-        Keys are the names in :data:`TABLES`; missing keys are empty tables.
-    policy : Policy
-        Used for caseload defaults.
-
-    Returns
-    -------
-    list of Finding
-        Empty when the tables are consistent.
-
-    Examples
-    --------
-    >>> coaches = [Coach(coach_id="C1", name="A", site_id="nowhere")]
-    >>> [f.message for f in find_problems({"coaches": coaches}, Policy())]
-    ["unknown site 'nowhere'"]
-    """
-    get: dict[str, Sequence[Any]] = {name: tables.get(name, ()) for name in TABLES}
-    found: list[Finding] = []
-    ids: dict[str, set[str]] = {}
-    for table, (_, id_column) in TABLES.items():
-        if id_column is None:
-            continue
-        seen: dict[str, int] = {}
-        for i, row in enumerate(get[table]):
-            key = getattr(row, id_column)
-            if key in seen:
-                found.append(
-                    Finding(
-                        table,
-                        i,
-                        id_column,
-                        f"duplicate {id_column} '{key}' (first at row {seen[key] + 1})",
-                        key,
-                        "an id used once",
-                    )
-                )
-            else:
-                seen[key] = i
-        ids[table] = set(seen)
-    for i, resident in enumerate(get["residents"]):
-        if resident.resident_id in ids["coaches"]:
-            found.append(
-                Finding(
-                    "residents",
-                    i,
-                    "resident_id",
-                    f"'{resident.resident_id}' is also a coach_id; a person id "
-                    "must name one person",
-                    resident.resident_id,
-                    "an id not used in coaches.csv",
-                )
-            )
-    ids["people"] = ids["coaches"] | ids["residents"]
-
-    def ref(table: str, i: int, column: str, value: str | None, target: str) -> None:
-        if value is not None and value not in ids[target]:
-            found.append(
-                Finding(
-                    table,
-                    i,
-                    column,
-                    f"unknown {_NOUN[target]} '{value}'",
-                    value,
-                    f"an id of {target}",
-                    refers_to=target,
-                )
-            )
-
-    check_panels = bool(get["panels"])
-    for i, t in enumerate(get["travel"]):
-        ref("travel", i, "from_site", t.from_site, "sites")
-        ref("travel", i, "to_site", t.to_site, "sites")
-    _duplicate_keys(found, "travel", get["travel"], ("from_site", "to_site"))
-    for i, c in enumerate(get["coaches"]):
-        ref("coaches", i, "site_id", c.site_id, "sites")
-        if check_panels:
-            for panel in c.committee_panels:
-                ref("coaches", i, "committee_panels", panel, "panels")
-        capacity = policy.max_caseload if c.capacity is None else c.capacity
-        min_load = policy.min_caseload if c.min_load is None else c.min_load
-        if min_load > capacity:
-            found.append(
-                Finding(
-                    "coaches",
-                    i,
-                    "min_load" if c.min_load is not None else "capacity",
-                    f"min_load {min_load} is greater than capacity {capacity}",
-                    str(min_load),
-                    f"a min_load of at most {capacity}",
-                )
-            )
-    for i, r in enumerate(get["residents"]):
-        ref("residents", i, "current_coach_id", r.current_coach_id, "coaches")
-        if check_panels:
-            ref("residents", i, "decision_panel", r.decision_panel, "panels")
-    questions = {q.question_id: q for q in get["questions"]}
-    for i, a in enumerate(get["survey"]):
-        ref("survey", i, "person_id", a.person_id, "people")
-        ref("survey", i, "question_id", a.question_id, "questions")
-        found.extend(_answer_problems(i, a, questions.get(a.question_id)))
-    _duplicate_keys(found, "survey", get["survey"], ("person_id", "question_id"))
-    for i, rot in enumerate(get["rotations"]):
-        ref("rotations", i, "resident_id", rot.resident_id, "residents")
-        ref("rotations", i, "site_id", rot.site_id, "sites")
-    found.extend(_overlapping_rotations(get["rotations"]))
-    for table in ("availability", "busy"):
-        for i, row in enumerate(get[table]):
-            ref(table, i, "person_id", row.person_id, "people")
-    for i, req in enumerate(get["requests"]):
-        ref("requests", i, "resident_id", req.resident_id, "residents")
-        ref("requests", i, "coach_id", req.coach_id, "coaches")
-    _duplicate_keys(found, "requests", get["requests"], ("resident_id", "coach_id"))
-    order = {name: k for k, name in enumerate(TABLES)}
-    found.sort(key=lambda f: (order[f.table], f.row))
-    return found
-
-
-def _duplicate_keys(
-    found: list[Finding], table: str, rows: Sequence[Any], columns: tuple[str, str]
-) -> None:
-    seen: dict[tuple[str, str], int] = {}
-    for i, row in enumerate(rows):
-        key = (getattr(row, columns[0]), getattr(row, columns[1]))
-        if key in seen:
-            found.append(
-                Finding(
-                    table,
-                    i,
-                    columns[1],
-                    f"a second row for {columns[0]} '{key[0]}' and {columns[1]} "
-                    f"'{key[1]}' (first at row {seen[key] + 1})",
-                    key[1],
-                    "one row per pair",
-                )
-            )
-        else:
-            seen[key] = i
-
-
-def _answer_problems(i: int, a: Answer, q: Question | None) -> Iterator[Finding]:
-    if q is None:
-        return
-    cell = ";".join(a.answer)
-    if q.kind in ("single", "scale") and len(a.answer) > 1:
-        yield Finding(
-            "survey",
-            i,
-            "answer",
-            f"question '{q.question_id}' is '{q.kind}' and takes one answer, got {len(a.answer)}",
-            cell,
-            "one value",
-        )
-    elif q.kind == "scale":
-        assert q.min is not None and q.max is not None
-        try:
-            x = float(a.answer[0])
-        except ValueError:
-            x = math.nan
-        if not math.isfinite(x):
-            yield Finding(
-                "survey",
-                i,
-                "answer",
-                f"'{cell}' is not a number",
-                cell,
-                f"a number from {q.min:g} to {q.max:g}",
-            )
-        elif not q.min <= x <= q.max:
-            yield Finding(
-                "survey",
-                i,
-                "answer",
-                f"{cell} is outside the scale of question '{q.question_id}'",
-                cell,
-                f"a number from {q.min:g} to {q.max:g}",
-            )
-
-
-def _overlapping_rotations(rotations: Sequence[Rotation]) -> Iterator[Finding]:
-    by_resident: dict[str, list[int]] = defaultdict(list)
-    for i, rot in enumerate(rotations):
-        by_resident[rot.resident_id].append(i)
-    for rows in by_resident.values():
-        rows.sort(key=lambda k: (rotations[k].start, rotations[k].end))
-        latest = rows[0]
-        for k in rows[1:]:
-            here, before = rotations[k], rotations[latest]
-            if here.start <= before.end:
-                yield Finding(
-                    "rotations",
-                    k,
-                    "start",
-                    f"rotation {here.start}..{here.end} of resident '{here.resident_id}' "
-                    f"overlaps rotation {before.start}..{before.end} "
-                    f"(row {latest + 1})",
-                    str(here.start),
-                    f"a start after {before.end}",
-                )
-            if here.end > before.end:
-                latest = k
 
 
 # ---------------------------------------------------------------------------
@@ -779,6 +566,7 @@ class Program(ProgramHeader):
     panels: tuple[Panel, ...] = ()
     questions: tuple[Question, ...] = ()
     survey: tuple[Answer, ...] = ()
+    affinity: tuple[AffinityScore, ...] = ()
     rotations: tuple[Rotation, ...] = ()
     availability: tuple[AvailabilityWindow, ...] = ()
     busy: tuple[BusyInterval, ...] = ()
@@ -847,6 +635,35 @@ class Program(ProgramHeader):
         """The minimum caseload in force for ``coach`` (its own, else the policy's)."""
         return self.policy.min_caseload if coach.min_load is None else coach.min_load
 
+    def answers(self) -> tuple[Answer, ...]:
+        """The survey with a ``multi`` answer given as several rows merged into one.
+
+        The choices keep the order of their first appearance; single and scale
+        questions have one row per person already (validation sees to it).
+
+        Examples
+        --------
+        >>> from coachmatch.datasets import synthetic
+        >>> program = synthetic("small")
+        >>> program.answers() == program.survey  # one row per answer already
+        True
+        """
+        return _merged_answers(self.survey)
+
+    def respondents(self) -> frozenset[str]:
+        """Residents who answered the survey: at least one answer row, or a row of
+        ``affinity.csv`` (SPEC 1.1, O2 counts only them).
+
+        Examples
+        --------
+        >>> from coachmatch.datasets import synthetic
+        >>> len(synthetic("small").respondents())
+        52
+        """
+        residents = {r.resident_id for r in self.residents}
+        answered = {a.person_id for a in self.survey} | {s.resident_id for s in self.affinity}
+        return frozenset(answered & residents)
+
     def panel_members(self) -> dict[str, tuple[str, ...]]:
         """Members of each panel: the listed members plus coaches naming it, sorted."""
         members: dict[str, set[str]] = {p.panel_id: set(p.members) for p in self.panels}
@@ -914,7 +731,7 @@ class Program(ProgramHeader):
             ("sites", str(len(self.sites))),
             ("rotations", str(len(self.rotations))),
             ("panels", str(len(self.panel_members()))),
-            ("survey", f"{len(self.questions)} questions, {len(self.survey)} answers"),
+            ("survey", self._survey_fact()),
             (
                 "availability",
                 f"{len(self.availability)} weekly windows, {len(self.busy)} busy intervals",
@@ -922,6 +739,17 @@ class Program(ProgramHeader):
             ("requests", str(len(self.requests))),
             ("policy", policy),
         ]
+
+    def _survey_fact(self) -> str:
+        active = {r.resident_id for r in self.residents if r.active}
+        answered = len(self.respondents() & active)
+        text = (
+            f"{len(self.questions)} questions, {len(self.answers())} answers; "
+            f"{answered} of {len(active)} active residents answered"
+        )
+        if self.affinity:
+            text += f"; {len(self.affinity)} program affinities"
+        return text
 
     def __str__(self) -> str:
         return self.summary()
@@ -936,49 +764,21 @@ class Program(ProgramHeader):
     def _repr_html_(self) -> str:
         return facts_html(self._facts(), "coachmatch-program")
 
-    # -- DataFrames (implemented in coachmatch.io.frames) ---------------------
 
-    @classmethod
-    def from_frames(cls, meta: Mapping[str, Any], **frames: Any) -> Program:
-        """Build a Program from DataFrames with the columns of the program folder.
-
-        Parameters
-        ----------
-        meta : mapping
-            The contents of ``program.toml``: ``name``, ``timezone``, ``start``,
-            ``end`` and optionally ``policy`` (a mapping or :class:`Policy`).
-        **frames : pandas.DataFrame
-            One per table, named like the files without ``.csv`` (``sites``,
-            ``coaches``, ``residents``, ``rotations``, ...). List cells may be
-            Python lists or ``;``-separated strings; empty cells (NaN, None or
-            ``""``) take the defaults.
-
-        Raises
-        ------
-        ProgramError
-            Listing every problem, located by frame name, row and column.
-
-        Examples
-        --------
-        >>> from coachmatch.datasets import synthetic
-        >>> program = synthetic("small")
-        >>> frames = program.to_frames()
-        >>> Program.from_frames(frames.pop("program"), **frames) == program
-        True
-        """
-        from coachmatch.io.frames import program_from_frames
-
-        return program_from_frames(meta, frames)
-
-    def to_frames(self) -> dict[str, Any]:
-        """The program as DataFrames, one per table, plus ``"program"`` (a dict).
-
-        List cells are ``;``-joined strings so that ``frame.to_csv`` writes the
-        folder format; busy times are time-zone-aware timestamps.
-        """
-        from coachmatch.io.frames import program_to_frames
-
-        return program_to_frames(self)
+def _merged_answers(survey: Sequence[Answer]) -> tuple[Answer, ...]:
+    """Rows of one person and question merged, in the order of their first rows."""
+    merged: dict[tuple[str, str], Answer] = {}
+    for a in survey:
+        key = (a.person_id, a.question_id)
+        before = merged.get(key)
+        if before is None:
+            merged[key] = a
+        else:
+            choices = tuple(dict.fromkeys((*before.answer, *a.answer)))
+            merged[key] = before.model_copy(update={"answer": choices})
+    if len(merged) == len(survey):
+        return tuple(survey)
+    return tuple(merged.values())
 
 
 def _program_error(error: ValidationError, data: Any) -> ProgramError:

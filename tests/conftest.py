@@ -150,9 +150,9 @@ def every_schedule_passes_audit(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every Schedule any test produces is checked against S1-S4, solver-free: every
     pair that was planned must meet, with the re-plan's pair start and last dates."""
     from coachmatch import audit_schedule
-    from coachmatch.solver import scheduling as module
+    from coachmatch.solver.scheduling import plan as module
 
-    build = module._schedule_result
+    build = module.schedule_result
 
     def audited(program, tasks, results, *args, **kwargs):  # type: ignore[no-untyped-def]
         result = build(program, tasks, results, *args, **kwargs)
@@ -168,4 +168,4 @@ def every_schedule_passes_audit(monkeypatch: pytest.MonkeyPatch) -> None:
         assert violations == [], [str(v) for v in violations[:5]]
         return result
 
-    monkeypatch.setattr(module, "_schedule_result", audited)
+    monkeypatch.setattr(module, "schedule_result", audited)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from coachmatch import Program, ProgramError, load_program, write_program
+from coachmatch import Program, ProgramError, from_frames, load_program, to_frames, write_program
 from coachmatch.datasets import synthetic
 from tests.conftest import EXAMPLE
 
@@ -24,9 +24,9 @@ def test_example_folder_round_trip(example: Program, tmp_path: Path) -> None:
 
 
 def test_example_frames_round_trip(example: Program) -> None:
-    frames = example.to_frames()
+    frames = to_frames(example)
     meta = frames.pop("program")
-    assert Program.from_frames(meta, **frames) == example
+    assert from_frames(meta, **frames) == example
 
 
 def test_example_json_round_trip(example: Program) -> None:
@@ -46,13 +46,13 @@ def test_written_folder_is_byte_identical_on_rewrite(example: Program, tmp_path:
 def test_synthetic_round_trips(seed: int, tmp_path: Path) -> None:
     program = synthetic("medium", seed=seed)
     assert load_program(write_program(program, tmp_path / "p")) == program
-    frames = program.to_frames()
-    assert Program.from_frames(frames.pop("program"), **frames) == program
+    frames = to_frames(program)
+    assert from_frames(frames.pop("program"), **frames) == program
     assert Program.model_validate_json(program.model_dump_json()) == program
 
 
 def test_frames_have_useful_dtypes(example: Program) -> None:
-    frames = example.to_frames()
+    frames = to_frames(example)
     assert str(frames["rotations"]["start"].dtype).startswith("datetime64")
     assert str(frames["residents"]["pgy"].dtype) == "Int64"
     assert str(frames["busy"]["start"].dt.tz) == "America/Toronto"
@@ -60,7 +60,7 @@ def test_frames_have_useful_dtypes(example: Program) -> None:
 
 
 def test_from_frames_accepts_lists_and_missing_values() -> None:
-    program = Program.from_frames(
+    program = from_frames(
         {"name": "Demo", "timezone": "America/Toronto", "start": "2026-07-01", "end": "2027-06-30"},
         sites=pd.DataFrame(
             {"site_id": ["tgh"], "name": ["Toronto General"], "lat": [float("nan")], "lon": [None]}
@@ -83,7 +83,7 @@ def test_from_frames_accepts_lists_and_missing_values() -> None:
 
 def test_from_frames_locates_problems_by_row() -> None:
     with pytest.raises(ProgramError) as caught:
-        Program.from_frames(
+        from_frames(
             {
                 "name": "Demo",
                 "timezone": "America/Toronto",
@@ -106,13 +106,13 @@ def test_from_frames_locates_problems_by_row() -> None:
 
 def test_from_frames_requires_core_tables() -> None:
     with pytest.raises(ProgramError, match="coaches: required frame is missing"):
-        Program.from_frames(
+        from_frames(
             {"name": "D", "timezone": "UTC", "start": "2026-07-01", "end": "2027-06-30"},
             sites=pd.DataFrame({"site_id": ["a"], "name": ["A"]}),
             residents=pd.DataFrame({"resident_id": ["R1"], "name": ["B"]}),
         )
     with pytest.raises(TypeError, match="unknown table 'resident'"):
-        Program.from_frames({}, resident=pd.DataFrame())
+        from_frames({}, resident=pd.DataFrame())
 
 
 def test_write_refuses_existing_folder(example: Program, tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ import pytest
 
 from coachmatch import Coach, Policy, Program, ProgramError, Resident, Site
 from coachmatch.datasets import synthetic
-from coachmatch.models import Answer, AvailabilityWindow, find_problems
+from coachmatch.models import Answer, AvailabilityWindow
+from coachmatch.validation import find_problems
 
 
 def tiny_program(**policy: object) -> Program:
@@ -54,6 +55,8 @@ def test_policy_defaults_are_spec_section_2() -> None:
         "first_meeting_in_person": True,
         "seed": 0,
         "time_limit_s": 30.0,
+        "must_meet": True,
+        "rematch_rounds": 3,
     }
 
 

@@ -9,7 +9,15 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coachmatch import Program, ProgramError, ProgramWarning, load_program, write_program
+from coachmatch import (
+    Program,
+    ProgramError,
+    ProgramWarning,
+    from_frames,
+    load_program,
+    to_frames,
+    write_program,
+)
 from tests.strategies import programs
 
 PROFILE = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -25,8 +33,8 @@ def test_folder_round_trip(program: Program) -> None:
 @PROFILE
 @given(programs())
 def test_frames_round_trip(program: Program) -> None:
-    frames = program.to_frames()
-    assert Program.from_frames(frames.pop("program"), **frames) == program
+    frames = to_frames(program)
+    assert from_frames(frames.pop("program"), **frames) == program
 
 
 @PROFILE

@@ -140,7 +140,7 @@ def test_lower_bound_dynamic_program_equals_each_pair_solved_alone(program: Prog
     """Two independent methods, one pair at a time: the bound's DP and the CP-SAT model."""
     from dataclasses import replace
 
-    from coachmatch.solver.bounds import pair_lower_bound
+    from coachmatch.solver.scheduling import pair_lower_bound
     from coachmatch.solver.scheduling import build_tasks, solve_coach
 
     try:

@@ -1,9 +1,9 @@
 """Programs to and from pandas DataFrames with the columns of the program folder.
 
-Program software and notebooks hold their data in frames; these functions
-back :meth:`Program.from_frames <coachmatch.Program.from_frames>` and
-:meth:`Program.to_frames <coachmatch.Program.to_frames>`. Problems are located
-by frame name, 1-based row position and column (``coaches row 3, column capacity``).
+Program software and notebooks hold their data in frames: :func:`from_frames` builds
+a validated Program from them and :func:`to_frames` gives them back. Problems are
+located by frame name, 1-based row position and column (``coaches row 3, column
+capacity``).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import pandas as pd
 from coachmatch.exceptions import Problem, ProgramWarning
 from coachmatch.io.folder import parse_meta
 from coachmatch.io.rows import ParsedTable, RawTable, assemble, parse_table, unknown_columns
-from coachmatch.models import TABLES, Policy, Program
+from coachmatch.models import TABLES, Program
 
-__all__ = ["program_from_frames", "program_to_frames"]
+__all__ = ["from_frames", "to_frames"]
 
 _REQUIRED = ("sites", "coaches", "residents")
 
@@ -49,22 +49,44 @@ def _raw_table(table: str, frame: Any) -> RawTable:
     return RawTable(table, table, columns, rows, header_line=0)
 
 
-def program_from_frames(meta: Mapping[str, Any] | Policy, frames: Mapping[str, Any]) -> Program:
-    """Build a Program from a ``program.toml``-like mapping and one frame per table.
+def from_frames(meta: Mapping[str, Any], **frames: Any) -> Program:
+    """Build a Program from DataFrames with the columns of the program folder.
 
-    See :meth:`coachmatch.Program.from_frames` for the parameters.
+    Parameters
+    ----------
+    meta : mapping
+        The contents of ``program.toml``: ``name``, ``timezone``, ``start``,
+        ``end`` and optionally ``policy`` (a mapping or :class:`~coachmatch.Policy`).
+    **frames : pandas.DataFrame
+        One per table, named like the files without ``.csv`` (``sites``,
+        ``coaches``, ``residents``, ``rotations``, ...). List cells may be
+        Python lists or ``;``-separated strings; empty cells (NaN, None or
+        ``""``) take the defaults.
+
+    Returns
+    -------
+    Program
+
+    Raises
+    ------
+    ProgramError
+        Listing every problem, located by frame name, row and column.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> program = program_from_frames(
+    >>> program = from_frames(
     ...     {"name": "Demo", "timezone": "America/Toronto", "start": "2026-07-01",
     ...      "end": "2027-06-30", "policy": {"max_caseload": 5}},
-    ...     {"sites": pd.DataFrame({"site_id": ["tgh"], "name": ["Toronto General"]}),
-    ...      "coaches": pd.DataFrame({"coach_id": ["C1"], "name": ["Dr. A"], "site_id": ["tgh"]}),
-    ...      "residents": pd.DataFrame({"resident_id": ["R1"], "name": ["B. Chen"]})})
+    ...     sites=pd.DataFrame({"site_id": ["tgh"], "name": ["Toronto General"]}),
+    ...     coaches=pd.DataFrame({"coach_id": ["C1"], "name": ["Dr. A"], "site_id": ["tgh"]}),
+    ...     residents=pd.DataFrame({"resident_id": ["R1"], "name": ["B. Chen"]}))
     >>> program.capacity(program.coaches[0])
     5
+    >>> from coachmatch.datasets import synthetic
+    >>> frames = to_frames(synthetic("small"))
+    >>> from_frames(frames.pop("program"), **frames) == synthetic("small")
+    True
     """
     unknown = sorted(set(frames) - set(TABLES))
     if unknown:
@@ -100,7 +122,7 @@ def program_from_frames(meta: Mapping[str, Any] | Policy, frames: Mapping[str, A
     return assemble(meta_values, parsed, problems, "the program frames", ("program", *TABLES))
 
 
-def program_to_frames(program: Program) -> dict[str, Any]:
+def to_frames(program: Program) -> dict[str, Any]:
     """One DataFrame per table plus ``"program"``: the ``program.toml`` contents as a dict.
 
     Columns are those of the folder format. List cells are ``;``-joined strings;
@@ -110,7 +132,7 @@ def program_to_frames(program: Program) -> dict[str, Any]:
     Examples
     --------
     >>> from coachmatch.datasets import synthetic
-    >>> frames = program_to_frames(synthetic("small"))
+    >>> frames = to_frames(synthetic("small"))
     >>> frames["coaches"].columns[:4].tolist()
     ['coach_id', 'name', 'email', 'site_id']
     """

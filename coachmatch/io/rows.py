@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ValidationError
 
 from coachmatch.exceptions import Problem, ProgramError, pydantic_problems
-from coachmatch.models import TABLES, Policy, Program, closest, find_problems
+from coachmatch.models import TABLES, Policy, Program, closest
+from coachmatch.validation import find_problems
 
 __all__ = ["ParsedTable", "RawTable", "assemble", "parse_table", "unknown_columns"]
 

@@ -8,12 +8,14 @@ sum of these, because the full problem only adds the coach's no-overlap rule.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from coachmatch.solver.tasks import CoachTask, PairTask
 from coachmatch.timegrid import SLOTS_PER_DAY
+
+if TYPE_CHECKING:  # the tasks are built with these bounds: no import at run time
+    from coachmatch.solver.scheduling.tasks import CoachTask, PairTask
 
 __all__ = ["pair_lower_bound", "pair_plan", "travel_lower_bound"]
 

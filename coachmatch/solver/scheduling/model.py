@@ -1,0 +1,384 @@
+"""One coach's meetings: each pair's own plan when they fit, else a CP-SAT model.
+
+Per coach, the pairs' own least-travel plans (:mod:`.pair_plan`) are tried first:
+when the coach can hold them all in distinct slots, their travel equals the proven
+lower bound and they are optimal (slots are then taken in the protected half-day
+first, then working hours, and gaps near the middle of the cadence among equal
+plans). Otherwise each pair has up to K optional meetings in a CP-SAT model; meeting
+k is an interval on the half-hour grid whose start ranges over the pair's common free
+slots (S1, S3), and the coach's intervals never overlap (S3). Consecutive meetings
+are ``cadence_days[0]``..``cadence_days[1]`` days apart, the first within
+``first_meeting_within_days`` and the last within ``cadence_days[1]`` days of the
+horizon end (S2). A meeting is virtual or at the day's place of least travel — the
+coach's home site or the resident's rotation site — under the virtual policy, share
+and first-meeting rule (S4). Objective: minimize total travel.
+
+Either way, a meeting's slot within its day is then chosen by preference (protected
+half-day, then working hours), leaving kept meetings where they are. Gaps near the
+middle of the cadence: the pair-plan path prefers them while backtracking its dynamic
+program (greedily, gap by gap); the CP-SAT path, once its plan is proven optimal,
+solves a second time with the objective fixed at its optimum and minimizes the gaps'
+total distance from the middle.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import partial
+from typing import Any
+
+from ortools.sat.python import cp_model
+
+from coachmatch.constraints.meetings import VIRTUAL
+from coachmatch.solver.scheduling.pair_plan import pair_lower_bound, pair_plan
+from coachmatch.solver.scheduling.tasks import CoachResult, CoachTask, PairTask
+from coachmatch.timegrid import SLOT_MINUTES, SLOTS_PER_DAY
+
+__all__ = ["alone", "solve_coach"]
+
+
+def solve_coach(task: CoachTask, *, use_plans: bool = True) -> CoachResult:
+    """Plan one coach's pairs (runs in a worker process; pure data in and out).
+
+    First, each pair's own least-travel plan (:func:`coachmatch.solver.bounds.pair_plan`):
+    when the coach can hold all of them in distinct slots, their travel equals the
+    proven floor and the plan is optimal. Otherwise (or with ``use_plans=False``), the
+    CP-SAT model: each pair has up to K meetings (K enough for the horizon at the shortest gap),
+    meeting k an optional interval on the half-hour grid whose start ranges over the
+    pair's common free slots. The coach's intervals never overlap; consecutive
+    meetings of a pair are ``shortest``..``longest`` days apart; the first falls in
+    the first ``first_by`` days and the last within ``longest`` days of the end.
+    Travel is the day's least in-person travel unless the meeting is virtual.
+
+    Examples
+    --------
+    >>> from coachmatch.datasets import synthetic
+    >>> import coachmatch
+    >>> program = synthetic("small")
+    >>> tasks = build_tasks(program, coachmatch.match(program))
+    >>> result = solve_coach(tasks[0])
+    >>> result.infeasible, len(result.meetings) > 0
+    (False, True)
+    """
+    quick = _from_pair_plans(task) if use_plans else None
+    if quick is not None:
+        return quick
+    model = cp_model.CpModel()
+    out = CoachResult(task.coach_id)
+    intervals = []
+    travel_terms = []
+    dropped_terms = []
+    added_terms = []
+    plan: list[list[tuple[Any, Any, Any, Any, list[Any]]]] = []
+    last_day = task.n_days - 1
+    for p, pair in enumerate(task.pairs):
+        if not pair.starts and pair.must_meet:
+            out.infeasible = True
+            return out
+        days_free = sorted({u // SLOTS_PER_DAY for u in pair.starts}) or [0]
+        count = last_day // task.shortest + 1
+        worst = max([c for c in pair.cost if c >= 0] + [t for _, _, t in pair.keep], default=0)
+        in_person = [1 if c >= 0 else 0 for c in pair.cost]
+        cost_table = [max(c, 0) for c in pair.cost]
+        meetings = []
+        kept_as: list[list[Any]] = [[] for _ in pair.keep]
+        for k in range(count):
+            present = model.new_bool_var(f"p{p}_{k}")
+            if k == 0 and pair.must_meet:
+                model.add(present == 1)  # the pair meets at least once more
+            start = model.new_int_var_from_domain(
+                cp_model.Domain.from_values(list(pair.starts) or [0]), f"u{p}_{k}"
+            )
+            day = model.new_int_var_from_domain(cp_model.Domain.from_values(days_free), f"d{p}_{k}")
+            model.add_division_equality(day, start, SLOTS_PER_DAY)
+            intervals.append(
+                model.new_optional_fixed_size_interval_var(start, task.length, present, f"i{p}_{k}")
+            )
+            virtual = model.new_bool_var(f"v{p}_{k}")
+            model.add_implication(virtual, present)
+            if not pair.virtual_ok:
+                model.add(virtual == 0)
+            if task.virtual_only:
+                model.add(virtual == present)
+            travel = model.new_int_var(0, worst, f"t{p}_{k}")
+            # meeting k may be a previous meeting j kept as it was (time, place, travel)
+            is_kept = []
+            for j, (unit, site, cost) in enumerate(pair.keep):
+                flag = model.new_bool_var(f"k{p}_{k}_{j}")
+                model.add_implication(flag, present)
+                model.add(start == unit).only_enforce_if(flag)
+                model.add(virtual == int(site == VIRTUAL)).only_enforce_if(flag)
+                model.add(travel == cost).only_enforce_if(flag)
+                kept_as[j].append(flag)
+                is_kept.append(flag)
+            kept = model.new_bool_var(f"kk{p}_{k}")
+            model.add(kept == sum(is_kept))
+            added = model.new_bool_var(f"n{p}_{k}")  # a meeting that was not planned before
+            model.add(added >= present - kept)
+            added_terms.append(added)
+            # in person needs an in-person place that day; its travel is the day's least
+            possible = model.new_int_var(0, 1, f"ip{p}_{k}")
+            model.add_element(day, in_person, possible)
+            model.add(possible == 1).only_enforce_if([present, virtual.negated()])
+            cost_k = model.new_int_var(0, worst, f"c{p}_{k}")
+            model.add_element(day, cost_table, cost_k)
+            chosen_place = [present, virtual.negated(), kept.negated()]
+            model.add(travel == cost_k).only_enforce_if(chosen_place)
+            model.add(travel == 0).only_enforce_if(virtual)
+            model.add(travel == 0).only_enforce_if(present.negated())
+            travel_terms.append(travel)
+            meetings.append((present, start, day, virtual, is_kept))
+        for flags in kept_as:
+            dropped = model.new_bool_var("")
+            model.add(sum(flags) + dropped == 1)
+            dropped_terms.append(dropped)
+        # S2: the first (next) meeting in its window; gaps; the last near enough to the end
+        model.add(meetings[0][2] >= pair.first_from).only_enforce_if(meetings[0][0])
+        model.add(meetings[0][2] <= pair.first_by).only_enforce_if(meetings[0][0])
+        for (p0, _, d0, _, _), (p1, _, d1, _, _) in itertools.pairwise(meetings):
+            model.add_implication(p1, p0)
+            model.add(d1 - d0 >= task.shortest).only_enforce_if(p1)
+            model.add(d1 - d0 <= task.longest).only_enforce_if(p1)
+            # no next meeting: this one must be the last, within `longest` of the end
+            model.add(last_day - d0 < task.longest).only_enforce_if([p0, p1.negated()])
+        model.add(last_day - meetings[-1][2] < task.longest).only_enforce_if(meetings[-1][0])
+        if not task.virtual_only and pair.virtual_ok:
+            numerator, denominator = task.share
+            virtual_count = pair.past_virtual + sum(m[3] for m in meetings)
+            held = pair.past_count + sum(m[0] for m in meetings)
+            model.add(denominator * virtual_count <= numerator * held)
+            if pair.in_person_first:
+                model.add(meetings[0][3] == 0)
+        plan.append(meetings)
+    model.add_no_overlap(intervals)
+    total = sum(travel_terms)
+    # the pairs' own least travel bounds the coach's from below (solver.bounds): with
+    # it, a plan that reaches the bound is proven optimal at once
+    model.add(total >= task.travel_floor)
+    if dropped_terms:
+        # re-planning (SPEC §5): keep the previous meetings first, then the least
+        # travel, then the fewest meetings added (each one a change for two people)
+        per_travel = len(added_terms) + 1
+        per_drop = per_travel * (sum(_upper(t) for t in travel_terms) + 1)
+        objective = per_drop * sum(dropped_terms) + per_travel * total + sum(added_terms)
+    else:
+        objective = total
+    model.minimize(objective)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = task.seed
+    solver.parameters.max_time_in_seconds = task.time_limit
+    solver.parameters.max_deterministic_time = task.deterministic_time
+    status = solver.solve(model)
+    if status == cp_model.INFEASIBLE:
+        out.infeasible = True
+        return out
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        raise RuntimeError(
+            f"scheduling {task.coach_id}: no schedule found within the limits "
+            f"({solver.status_name(status)})"
+        )
+    travel_value = sum(solver.value(t) for t in travel_terms)
+    out.optimal = status == cp_model.OPTIMAL or (
+        not dropped_terms and travel_value <= task.travel_floor
+    )
+    if out.optimal:
+        solver = _gaps_near_the_middle(model, task, plan, objective, solver)
+    chosen: list[_Chosen] = []
+    for p, meetings in enumerate(plan):
+        pair = task.pairs[p]
+        for present, start, day, virtual, is_kept in meetings:
+            if not solver.value(present):
+                continue
+            u, d = solver.value(start), solver.value(day)
+            kept_here = [pair.keep[j] for j, flag in enumerate(is_kept) if solver.value(flag)]
+            if kept_here:
+                unit, site, cost = kept_here[0]
+                chosen.append((p, d, site, cost, unit % SLOTS_PER_DAY))
+                continue
+            site, cost = (VIRTUAL, 0) if solver.value(virtual) else (pair.site[d], pair.cost[d])
+            same = (u, site, cost) in pair.keep
+            chosen.append((p, d, site, cost, u % SLOTS_PER_DAY if same else None))
+    arranged = _arrange(task, chosen)
+    assert arranged is not None, "the solver's own slots are a valid arrangement"
+    out.meetings = arranged
+    return out
+
+
+def _gaps_near_the_middle(
+    model: cp_model.CpModel,
+    task: CoachTask,
+    plan: list[list[tuple[Any, Any, Any, Any, list[Any]]]],
+    objective: Any,
+    solved: cp_model.CpSolver,
+) -> cp_model.CpSolver:
+    """SPEC §5's tie-break: among plans as good as the one found (proven optimal),
+    the one whose gaps are nearest the middle of the cadence. Returns the solver
+    holding the better plan (the first one's when the second solve finds none)."""
+    best = round(solved.objective_value)
+    model.clear_hints()  # type: ignore[no-untyped-call]
+    for meetings in plan:
+        for present, start, day, virtual, is_kept in meetings:
+            for var in (present, start, day, virtual, *is_kept):
+                model.add_hint(var, solved.value(var))
+    model.add(objective == best)
+    middle_twice = task.shortest + task.longest
+    deviations = []
+    for meetings in plan:
+        for (_, _, d0, _, _), (p1, _, d1, _, _) in itertools.pairwise(meetings):
+            deviation = model.new_int_var(0, 2 * task.longest, "")
+            model.add(deviation >= 2 * (d1 - d0) - middle_twice).only_enforce_if(p1)
+            model.add(deviation >= middle_twice - 2 * (d1 - d0)).only_enforce_if(p1)
+            deviations.append(deviation)
+    model.minimize(sum(deviations))
+    second = cp_model.CpSolver()
+    second.parameters.num_workers = 1
+    second.parameters.random_seed = task.seed
+    second.parameters.max_time_in_seconds = task.time_limit
+    second.parameters.max_deterministic_time = min(task.deterministic_time, 5.0)
+    if second.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return second
+    return solved
+
+
+def _upper(var: Any) -> int:
+    """The upper bound of an integer variable's domain."""
+    return int(var.proto.domain[-1])
+
+
+def _preference(task: CoachTask, day: int, slot: int) -> tuple[int, int]:
+    """Order of start slots on a day: protected half-day, working hours, the rest."""
+    weekday = (task.weekday0 + day) % 7
+    minute = slot * SLOT_MINUTES
+    if weekday == 2 and 13 * 60 <= minute < 17 * 60:
+        return 0, slot
+    if weekday < 5 and 8 * 60 <= minute < 18 * 60:
+        return 1, slot
+    return 2, slot
+
+
+#: a meeting before its slot is chosen: (pair index, day, site_id, travel, fixed slot)
+_Chosen = tuple[int, int, str, int, int | None]
+
+
+def _kept_plan(p: int, pair: PairTask, task: CoachTask) -> list[_Chosen] | None:
+    """Pair ``p``'s previous meetings, all kept, if they still make a valid plan."""
+    if len(pair.keep) != pair.planned_before:
+        return None
+    days = [unit // SLOTS_PER_DAY for unit, _, _ in pair.keep]
+    virtual = [site == VIRTUAL for _, site, _ in pair.keep]
+    if not days:
+        return [] if not pair.must_meet else None
+    gaps_ok = all(task.shortest <= b - a <= task.longest for a, b in itertools.pairwise(days))
+    numerator, denominator = task.share
+    share_ok = task.virtual_only or denominator * (pair.past_virtual + sum(virtual)) <= (
+        numerator * (pair.past_count + len(days))
+    )
+    if (
+        gaps_ok
+        and share_ok
+        and pair.first_from <= days[0] <= pair.first_by
+        and task.n_days - 1 - days[-1] < task.longest
+        and not (pair.in_person_first and virtual[0])
+    ):
+        return [
+            (p, d, site, cost, unit % SLOTS_PER_DAY)
+            for (unit, site, cost), d in zip(pair.keep, days, strict=True)
+        ]
+    return None
+
+
+def _from_pair_plans(task: CoachTask) -> CoachResult | None:
+    """Each pair's own least-travel plan, if the coach can hold them all.
+
+    A pair whose previous meetings all still hold keeps them (re-planning); any other
+    pair takes its least-travel plan. Together these cost the least possible (the
+    travel floor, plus what the kept meetings cost), so when the coach's meetings on
+    every day fit into distinct slots the result is optimal without a solver. None
+    when some pair needs the solver (some previous meetings no longer hold) or some
+    day's meetings cannot be placed.
+    """
+    chosen: list[_Chosen] = []
+    for p, pair in enumerate(task.pairs):
+        if pair.planned_before:
+            kept = _kept_plan(p, pair, task)
+            if kept is None:
+                return None
+            chosen.extend(kept)
+            continue
+        travel, plan = pair_plan(pair, task)
+        if not math.isfinite(travel):
+            return None
+        for day, virtual in plan:
+            site, cost = (VIRTUAL, 0) if virtual else (pair.site[day], pair.cost[day])
+            chosen.append((p, day, site, cost, None))
+    arranged = _arrange(task, chosen)
+    if arranged is None:
+        return None
+    out = CoachResult(task.coach_id)
+    out.meetings = arranged
+    return out
+
+
+def _arrange(task: CoachTask, chosen: list[_Chosen]) -> list[tuple[int, int, int, str, int]] | None:
+    """Start slots for meetings whose days are chosen: fixed ones stay, the others take
+    the most preferred free slots (protected half-day, working hours) that fit."""
+    by_day: dict[int, list[_Chosen]] = {}
+    for item in chosen:
+        by_day.setdefault(item[1], []).append(item)
+    out = []
+    for day, items in sorted(by_day.items()):
+        fixed = [slot for *_, slot in items if slot is not None]
+        loose = [item for item in items if item[4] is None]
+        options = []
+        for p, *_ in loose:
+            free = [u % SLOTS_PER_DAY for u in task.pairs[p].starts if u // SLOTS_PER_DAY == day]
+            options.append(sorted(free, key=partial(_preference, task, day)))
+        slots = _place(options, task.length, fixed)
+        if slots is None:
+            return None
+        for (p, d, site, cost, _), slot in zip(loose, slots, strict=True):
+            out.append((p, d, slot, site, cost))
+        out.extend((p, d, slot, site, cost) for p, d, site, cost, slot in items if slot is not None)
+    return sorted(out)
+
+
+def _place(options: list[list[int]], length: int, fixed: Sequence[int] = ()) -> list[int] | None:
+    """Non-overlapping start slots, one from each list (in its order of preference),
+    clear of the ``fixed`` ones."""
+    chosen: list[int] = []
+    if any(abs(a - b) < length for a, b in itertools.combinations(fixed, 2)):
+        return None
+
+    def extend(k: int) -> bool:
+        if k == len(options):
+            return True
+        for slot in options[k]:
+            if all(abs(slot - other) >= length for other in itertools.chain(chosen, fixed)):
+                chosen.append(slot)
+                if extend(k + 1):
+                    return True
+                chosen.pop()
+        return False
+
+    return chosen if extend(0) else None
+
+
+def alone(task: CoachTask, pair: PairTask) -> CoachTask:
+    """The coach's task with this one pair (its travel floor the pair's own).
+
+    Examples
+    --------
+    >>> from coachmatch.datasets import synthetic
+    >>> import coachmatch
+    >>> program = synthetic("small")
+    >>> task = build_tasks(program, coachmatch.match(program))[0]
+    >>> len(alone(task, task.pairs[0]).pairs)
+    1
+    """
+    bound = pair_lower_bound(pair, task)
+    floor = round(bound) if math.isfinite(bound) else 0
+    return replace(task, pairs=(pair,), pair_floors=(bound,), travel_floor=floor)

@@ -1,0 +1,164 @@
+"""``schedule()``: a year of coaching meetings with the least travel (SPEC §5).
+
+Each coach's pairs share only the coach, and different coaches share nobody (a
+resident has one coach), so the problem splits into one small model per coach. The
+models are described in this process as plain data (:mod:`.tasks`), solved through
+any ``concurrent.futures``-compatible executor (a process pool by default; a
+dask.distributed client's ``get_executor()`` works too) by :mod:`.model`, and merged
+in coach order (:mod:`.result`), so the result does not depend on which worker
+finished first. The travel lower bound comes from :mod:`.pair_plan`, a dynamic
+program per pair that shares nothing with the CP-SAT model.
+
+Re-planning (``previous=``, ``as_of=``, :mod:`.replan`): the tasks start on the as-of
+date, knowing each pair's held meetings and which previous meetings still hold; the
+model keeps as many of those as it can, then minimizes travel, then adds the fewest
+meetings.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from datetime import date
+
+import pandas as pd
+
+from coachmatch.exceptions import InfeasibleError
+from coachmatch.models import Program
+from coachmatch.results import Matching, Schedule
+from coachmatch.solver.scheduling.model import solve_coach
+from coachmatch.solver.scheduling.pair_plan import travel_lower_bound
+from coachmatch.solver.scheduling.replan import read_previous
+from coachmatch.solver.scheduling.result import pair_reasons, schedule_result
+from coachmatch.solver.scheduling.tasks import CoachResult, CoachTask, build_tasks, matched_pairs
+
+__all__ = ["schedule"]
+
+log = logging.getLogger("coachmatch")
+
+
+def schedule(
+    program: Program,
+    matching: Matching,
+    *,
+    previous: Schedule | pd.DataFrame | None = None,
+    as_of: date | None = None,
+    starts: Mapping[tuple[str, str], date] | None = None,
+    ends: Mapping[tuple[str, str], date] | None = None,
+    executor: Executor | None = None,
+    allow_partial: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> Schedule:
+    """Plan every pair's meetings over the horizon with the least travel (SPEC §5).
+
+    Parameters
+    ----------
+    program : Program
+    matching : Matching
+        The pairs to plan for (from :func:`coachmatch.match`).
+    previous : Schedule or DataFrame, optional
+        The previous run's meetings (``meetings.csv`` columns) to re-plan from; needs
+        ``as_of``. Meetings before ``as_of`` (and cancelled ones) are carried over
+        unchanged; later meetings of pairs that continue are kept where they still
+        satisfy the rules (as many as possible, then the least travel); a kept meeting
+        keeps its id and sequence, a moved one keeps its id with the sequence one
+        higher, and one with no place in the new plan is returned as ``"cancelled"``.
+    as_of : datetime.date, optional
+        The re-planning date; nothing is planned before it. Alone (no ``previous``),
+        every pair starts on it.
+    starts, ends : mapping of (resident_id, coach_id) to date, optional
+        Start dates of pairs made, and last dates of pairs ended, during the horizon
+        by earlier runs, when ``previous`` is a table (a Schedule carries its own).
+    executor : concurrent.futures.Executor, optional
+        Runs the per-coach models; default: a process pool with one worker per core
+        (in-process for a single coach). Results are merged in coach order.
+    allow_partial : bool, default False
+        Plan every pair that can be planned and list the others, instead of raising.
+    progress : callable, optional
+        Receives a line per coach solved (also logged to ``coachmatch``).
+
+    Returns
+    -------
+    Schedule
+
+    Raises
+    ------
+    InfeasibleError
+        When some pair cannot meet under S1-S4, with a reason per pair.
+    ValueError
+        When ``previous`` is given without ``as_of``, or is not a meetings table.
+
+    Examples
+    --------
+    >>> import coachmatch
+    >>> from datetime import date
+    >>> from coachmatch.datasets import synthetic
+    >>> program = synthetic("small")
+    >>> matching = coachmatch.match(program)
+    >>> plan = schedule(program, matching)
+    >>> plan.status, coachmatch.audit_schedule(program, plan.meetings) == []
+    ('optimal', True)
+    >>> again = schedule(program, matching, previous=plan, as_of=date(2026, 11, 1))
+    >>> again.changes
+    {'kept': 280, 'moved': 0, 'new': 0, 'cancelled': 0}
+    """
+    started = time.perf_counter()
+    if previous is not None and as_of is None:
+        raise ValueError("re-planning from a previous schedule needs as_of (a date)")
+    history = (
+        read_previous(program, previous, as_of, starts=starts, ends=ends)
+        if as_of is not None
+        else None
+    )
+    tasks = build_tasks(program, matching, history=history)
+    results = _run(tasks, executor, progress)
+    problems: list[str] = []
+    for task, result in zip(tasks, results, strict=True):
+        if result.infeasible:
+            problems.extend(pair_reasons(program, task))
+    if problems and not allow_partial:
+        raise InfeasibleError(problems, "schedule")
+    planned = [task for task, result in zip(tasks, results, strict=True) if not result.infeasible]
+    bound = travel_lower_bound(planned)
+    return schedule_result(
+        program,
+        tasks,
+        results,
+        problems,
+        bound,
+        time.perf_counter() - started,
+        history,
+        matched_pairs(matching),
+    )
+
+
+def _run(
+    tasks: Sequence[CoachTask], executor: Executor | None, progress: Callable[[str], None] | None
+) -> list[CoachResult]:
+    def note(message: str) -> None:
+        log.info(message)
+        if progress is not None:
+            progress(message)
+
+    if executor is None and len(tasks) > 1 and (os.cpu_count() or 1) > 1:
+        with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
+            return _collect(pool, tasks, note)
+    if executor is None:
+        return [_noted(solve_coach(task), note) for task in tasks]
+    return _collect(executor, tasks, note)
+
+
+def _collect(
+    executor: Executor, tasks: Sequence[CoachTask], note: Callable[[str], None]
+) -> list[CoachResult]:
+    futures = [executor.submit(solve_coach, task) for task in tasks]
+    return [_noted(f.result(), note) for f in futures]
+
+
+def _noted(result: CoachResult, note: Callable[[str], None]) -> CoachResult:
+    state = "infeasible" if result.infeasible else f"{len(result.meetings)} meetings"
+    note(f"scheduled {result.coach_id}: {state}")
+    return result
