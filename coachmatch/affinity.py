@@ -13,6 +13,11 @@ whose answered questions all weigh 0) has affinity 0 with everyone. A
 :func:`affinity_matrix` computes every pair at once with numpy (one matrix
 product per ``multi`` question); :func:`explain_affinity` gives the
 per-question breakdown of one pair in words.
+
+SPEC 1.1: a ``multi`` answer given as several rows is one answer (the rows are
+merged, :meth:`Program.answers <coachmatch.Program.answers>`); a pair listed in
+``affinity.csv`` takes the program's own score instead of the survey's (a ``prefer``
+bonus still applies); :func:`respondents` marks the residents O2 counts.
 """
 
 from __future__ import annotations
@@ -25,7 +30,13 @@ import numpy.typing as npt
 
 from coachmatch.models import Answer, Program, Question
 
-__all__ = ["AffinityTerm", "PairAffinity", "affinity_matrix", "explain_affinity"]
+__all__ = [
+    "AffinityTerm",
+    "PairAffinity",
+    "affinity_matrix",
+    "explain_affinity",
+    "respondents",
+]
 
 # SPEC's rounding is half away from zero; a true x.5 can come out of floating point
 # as x.4999999999, and no legitimate score lies within 1e-9 of a half below it.
@@ -48,7 +59,7 @@ def _score(
 
 def _answers_by_question(program: Program) -> dict[str, dict[str, Answer]]:
     by_question: dict[str, dict[str, Answer]] = defaultdict(dict)
-    for answer in program.survey:
+    for answer in program.answers():
         by_question[answer.question_id][answer.person_id] = answer
     return by_question
 
@@ -97,6 +108,21 @@ def _similarity(
     return sim
 
 
+def respondents(program: Program) -> npt.NDArray[np.bool_]:
+    """Which residents answered the survey (or have a row in ``affinity.csv``), in the
+    Program's resident order: the residents whose smallest affinity O2 raises.
+
+    Examples
+    --------
+    >>> from coachmatch.datasets import synthetic
+    >>> program = synthetic("small")
+    >>> int(respondents(program).sum()) == len(program.respondents())
+    True
+    """
+    answered = program.respondents()
+    return np.array([r.resident_id in answered for r in program.residents], dtype=bool)
+
+
 def affinity_matrix(program: Program, *, prefer: bool = True) -> npt.NDArray[np.int64]:
     """Affinity (0–100) of every resident with every coach, in the Program's row order.
 
@@ -105,6 +131,7 @@ def affinity_matrix(program: Program, *, prefer: bool = True) -> npt.NDArray[np.
     program : Program
     prefer : bool, default True
         Add ``policy.prefer_bonus`` for ``prefer`` requests (capped at 100).
+        Pairs listed in ``affinity.csv`` take the program's score before the bonus.
 
     Returns
     -------
@@ -142,9 +169,11 @@ def affinity_matrix(program: Program, *, prefer: bool = True) -> npt.NDArray[np.
             numerator[rows] += sim
         denominator[rows] += weight
     matrix = _score(numerator, denominator)
+    for score in program.affinity:
+        matrix[index.resident[score.resident_id], index.coach[score.coach_id]] = score.affinity
     if prefer and program.policy.prefer_bonus:
         for request in program.requests:
-            if request.kind == "prefer":
+            if request.kind == "prefer" and request.coach_id is not None:
                 r, c = index.resident[request.resident_id], index.coach[request.coach_id]
                 matrix[r, c] = min(100, matrix[r, c] + program.policy.prefer_bonus)
     return matrix
@@ -170,9 +199,14 @@ class PairAffinity:
     base: int  # before a prefer bonus
     prefer_bonus: int
     terms: tuple[AffinityTerm, ...]
+    #: "survey", or "affinity.csv" when the program gave the pair's score itself
+    source: str = "survey"
 
     def __str__(self) -> str:
-        parts = [t.sentence for t in self.terms] or ["the resident answered no questions"]
+        if self.source == "affinity.csv":
+            parts = ["set by the program in affinity.csv"]
+        else:
+            parts = [t.sentence for t in self.terms] or ["the resident answered no questions"]
         bonus = f" + {self.prefer_bonus} for a prefer request" if self.prefer_bonus else ""
         return f"affinity {self.affinity} ({self.base}{bonus}): " + "; ".join(parts)
 
@@ -231,9 +265,17 @@ def explain_affinity(program: Program, resident_id: str, coach_id: str) -> PairA
     numerator = sum(t.weight * t.similarity for t in terms)
     denominator = sum(t.weight for t in terms)
     base = int(_score(np.array([[numerator]]), np.array([denominator]))[0, 0])
+    given = [
+        s.affinity
+        for s in program.affinity
+        if (s.resident_id, s.coach_id) == (resident_id, coach_id)
+    ]
+    if given:
+        base = given[0]
     preferred = any(
         q.kind == "prefer" and (q.resident_id, q.coach_id) == (resident_id, coach_id)
         for q in program.requests
     )
     full = min(100, base + program.policy.prefer_bonus) if preferred else base
-    return PairAffinity(resident_id, coach_id, full, base, full - base, tuple(terms))
+    source = "affinity.csv" if given else "survey"
+    return PairAffinity(resident_id, coach_id, full, base, full - base, tuple(terms), source)

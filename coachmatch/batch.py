@@ -16,6 +16,12 @@ function, does not shadow a submodule of the same name.)
       report.html          the report for the program director
       run.json             the manifest
 
+Between scheduling and writing, the run closes the loop (SPEC 1.1 §6): a pair the
+scheduler could not plan is forbidden and its resident re-matched while every other
+pair stays (it becomes the resident's current coach, so O1 keeps it), then the run
+schedules again, for at most ``rematch_rounds`` rounds. Every round is recorded in
+``run.json`` and the report; what is still unplanned is reported, never dropped.
+
 Everything is written to a staging folder beside OUT_DIR and moved into place only
 when complete; a failed or interrupted run leaves OUT_DIR (and the previous run's
 folder) as they were. With ``previous``, the earlier run folder is read first: its
@@ -44,13 +50,14 @@ import pandas as pd
 
 from coachmatch.calendar.export import calendars, invitations
 from coachmatch.constraints.meetings import MEETING_COLUMNS
-from coachmatch.exceptions import Problem, ProgramError
+from coachmatch.exceptions import InfeasibleError, Problem, ProgramError
 from coachmatch.io.folder import atomic_folder, load_program, read_csv
 from coachmatch.io.safe import restore, safe_frame
-from coachmatch.models import Program
+from coachmatch.models import Program, Request
 from coachmatch.report import report_html
 from coachmatch.results import Matching, Schedule
 from coachmatch.solver import match, schedule
+from coachmatch.solver.matching import restate
 
 __all__ = ["RunResult", "read_run", "run"]
 
@@ -58,8 +65,47 @@ log = logging.getLogger("coachmatch")
 
 
 @dataclass(frozen=True)
+class Round:
+    """One round of the batch run's loop: the pairs that could not be planned, where
+    their residents went, and what was still unplanned after it."""
+
+    number: int
+    unplanned: list[tuple[str, str, str]]  # resident_id, coach_id, reason
+    moved: list[tuple[str, str, str | None]]  # resident_id, from coach, to coach
+    still_unplanned: int
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The round as ``run.json`` records it."""
+        return {
+            "round": self.number,
+            "unplanned": [
+                {"resident_id": r, "coach_id": c, "reason": why} for r, c, why in self.unplanned
+            ],
+            "moved": [{"resident_id": r, "from": a, "to": b} for r, a, b in self.moved],
+            "still_unplanned": self.still_unplanned,
+            "note": self.note,
+        }
+
+    def sentence(self) -> str:
+        """One line for the report."""
+        moves = "; ".join(f"{r} from {a} to {b or 'no coach'}" for r, a, b in self.moved)
+        text = (
+            f"Round {self.number}: {len(self.unplanned)} pairs could not be planned and "
+            f"were forbidden; re-matched {moves or 'nobody'}; "
+            f"{self.still_unplanned} pairs still unplanned."
+        )
+        return text + (f" {self.note}" if self.note else "")
+
+
+@dataclass(frozen=True)
 class RunResult:
-    """What a batch run made and where it wrote it."""
+    """What a batch run made and where it wrote it.
+
+    ``rounds`` are the re-matching rounds of the loop (empty when every pair was
+    planned at once); ``program`` is the input program plus the loop's ``forbid``
+    requests, the program the final matching satisfies.
+    """
 
     out: Path
     program: Program = field(repr=False)
@@ -67,6 +113,7 @@ class RunResult:
     schedule: Schedule = field(repr=False)
     manifest: dict[str, Any] = field(repr=False)
     timings: dict[str, float] = field(default_factory=dict)
+    rounds: tuple[Round, ...] = ()
 
 
 def _checksum(folder: Path) -> str:
@@ -282,7 +329,6 @@ def run(
     meeting_link: str | None = None,
     send_invitations: bool = False,
     allow_unmatched: bool = False,
-    allow_partial: bool = False,
     record_timings: bool = False,
     executor: Executor | None = None,
     progress: Callable[[str], None] | None = None,
@@ -307,8 +353,8 @@ def run(
         The link of virtual meetings (``{meeting_id}`` is replaced).
     send_invitations : bool
         Also write per-meeting ``METHOD:REQUEST``/``CANCEL`` messages.
-    allow_unmatched, allow_partial : bool
-        As in :func:`coachmatch.match` and :func:`coachmatch.schedule`.
+    allow_unmatched : bool
+        As in :func:`coachmatch.match`.
     record_timings : bool
         Write wall-clock timings into run.json (the folder then differs between reruns).
     executor, progress
@@ -324,7 +370,8 @@ def run(
         Bad input (the program folder, or the previous run folder), every problem in
         one report.
     InfeasibleError
-        No matching or schedule satisfies the rules.
+        No matching satisfies the rules. (Pairs that cannot be planned do not fail
+        the run: they are re-matched, and what remains is reported.)
     ValueError
         ``previous`` without ``as_of``.
 
@@ -359,18 +406,27 @@ def run(
     if earlier is not None:
         program = _continue_pairs(program, earlier)
     lap("load")
-    matching = match(program, allow_unmatched=allow_unmatched, progress=progress)
+    matching = match(program, allow_unmatched=allow_unmatched, as_of=as_of, progress=progress)
     lap("match")
-    plan = schedule(
-        program,
-        matching,
-        previous=earlier.meetings if earlier is not None else None,
-        as_of=as_of,
-        starts=earlier.starts if earlier is not None else None,
-        ends=earlier.ends if earlier is not None else None,
-        executor=executor,
-        allow_partial=allow_partial,
-        progress=progress,
+    cache: dict[Any, Any] = {}
+
+    def plan_for(matched: Matching, variant: Program) -> Schedule:
+        return schedule(
+            variant,
+            matched,
+            previous=earlier.meetings if earlier is not None else None,
+            as_of=as_of,
+            starts=earlier.starts if earlier is not None else None,
+            ends=earlier.ends if earlier is not None else None,
+            executor=executor,
+            allow_partial=True,
+            progress=progress,
+            cache=cache,
+        )
+
+    plan = plan_for(matching, program)
+    program, matching, plan, rounds = _close_the_loop(
+        program, matching, plan, plan_for, allow_unmatched=allow_unmatched, progress=progress
     )
     lap("schedule")
     day = as_of or program.start
@@ -393,9 +449,12 @@ def run(
     note = f"Re-planned as of {as_of}." if earlier is not None else ""
     if as_of is not None and earlier is None:
         note = f"Planned from {as_of}."
-    files["report.html"] = report_html(program, matching, plan, title_note=note).encode("utf-8")
+    files["report.html"] = report_html(
+        program, matching, plan, title_note=note, rounds=[r.sentence() for r in rounds]
+    ).encode("utf-8")
     lap("outputs")
     manifest = _manifest(program, matching, plan, checksum, as_of, earlier is not None)
+    manifest["rematch"] = [r.to_dict() for r in rounds]
     if record_timings:
         manifest["timings_s"] = dict(timings)
     files["run.json"] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
@@ -406,7 +465,75 @@ def run(
             path.write_bytes(data)
     lap("write")
     log.info("run written to %s", out_dir)
-    return RunResult(Path(out_dir), program, matching, plan, manifest, timings)
+    return RunResult(Path(out_dir), program, matching, plan, manifest, timings, tuple(rounds))
+
+
+def _close_the_loop(
+    program: Program,
+    matching: Matching,
+    plan: Schedule,
+    plan_for: Callable[[Matching, Program], Schedule],
+    *,
+    allow_unmatched: bool,
+    progress: Callable[[str], None] | None,
+) -> tuple[Program, Matching, Schedule, list[Round]]:
+    """Re-match the residents of unplanned pairs, keeping every other pair (SPEC 1.1 §6).
+
+    Each round forbids the unplanned pairs (``forbid`` requests that say why), makes
+    every other matched coach the resident's current coach so that O1 keeps the pair,
+    re-matches and re-schedules. The returned program is the input plus the forbids;
+    the matching is restated against it (so ``kept`` still means the input's current
+    coach). Stops when everything is planned, after ``rematch_rounds`` rounds, or when
+    the re-match is impossible (recorded with its reasons).
+    """
+    rounds: list[Round] = []
+    for number in range(1, program.policy.rematch_rounds + 1):
+        stuck = [
+            (str(r), str(c), str(why))
+            for r, c, why in plan.unplanned.itertuples(index=False, name=None)
+        ]
+        if not stuck:
+            break
+        forbids = tuple(
+            Request(
+                resident_id=r,
+                coach_id=c,
+                kind="forbid",
+                reason=f"round {number}: could not be scheduled ({why})",
+            )
+            for r, c, why in stuck
+        )
+        forbidding = program.replace(requests=program.requests + forbids)
+        stuck_residents = {r for r, _, _ in stuck}
+        before = dict(zip(matching.pairs["resident_id"], matching.pairs["coach_id"], strict=True))
+        keep = {r: c for r, c in before.items() if r not in stuck_residents}
+        variant = forbidding.replace(
+            residents=tuple(
+                r.model_copy(update={"current_coach_id": keep[r.resident_id]})
+                if r.resident_id in keep
+                else r
+                for r in forbidding.residents
+            )
+        )
+        try:
+            solved = match(
+                variant, allow_unmatched=allow_unmatched, as_of=matching.as_of, progress=progress
+            )
+        except InfeasibleError as error:
+            note = "The re-match was impossible, so the pairs stay as they were: " + "; ".join(
+                error.reasons
+            )
+            rounds.append(Round(number, stuck, [], len(stuck), note))
+            break
+        rematched = restate(solved, forbidding, method=f"{solved.method}, re-matched")
+        after = dict(zip(rematched.pairs["resident_id"], rematched.pairs["coach_id"], strict=True))
+        moved = [(r, before[r], after.get(r)) for r in sorted(stuck_residents)]
+        plan = plan_for(rematched, forbidding)
+        program, matching = forbidding, rematched
+        rounds.append(Round(number, stuck, moved, len(plan.unplanned)))
+        if progress is not None:
+            progress(rounds[-1].sentence())
+    return program, matching, plan, rounds
 
 
 def _manifest(

@@ -168,7 +168,6 @@ def _batch(args: argparse.Namespace) -> int:
                     meeting_link=args.meeting_link,
                     send_invitations=args.invitations,
                     allow_unmatched=args.allow_unmatched,
-                    allow_partial=args.allow_partial,
                     record_timings=args.timings,
                     progress=progress,
                 )
@@ -235,9 +234,6 @@ def _run_arguments(parser: argparse.ArgumentParser, *, out: str | None) -> None:
     )
     parser.add_argument(
         "--allow-unmatched", action="store_true", help="leave the fewest residents unmatched"
-    )
-    parser.add_argument(
-        "--allow-partial", action="store_true", help="plan every pair that can be planned"
     )
     parser.add_argument(
         "--timings",

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from functools import cached_property
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import numpy as np
@@ -43,7 +43,7 @@ from pydantic import (
 
 from coachmatch._display import facts_html, facts_text
 from coachmatch.exceptions import ProgramError, pydantic_problems
-from coachmatch.validation import ID_COLUMNS, TABLE_NAMES, find_problems
+from coachmatch.validation import ID_COLUMNS, find_problems
 
 __all__ = [
     "TABLES",
@@ -65,6 +65,8 @@ __all__ = [
     "Site",
     "TravelTime",
 ]
+
+T = TypeVar("T")
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _ID_FORBIDDEN = re.compile(r"[;/\\\x00-\x1f]")
@@ -501,6 +503,18 @@ class ProgramIndex:
         self.min_load: npt.NDArray[np.int64] = np.array(
             [program.min_load(c) for c in program.coaches], dtype=np.int64
         )
+        self._derived: dict[str, Any] = {}
+
+    def derived(self, key: str, build: Callable[[], T]) -> T:
+        """Data derived from the Program (a time grid, free time), built once.
+
+        The Program is immutable, so anything computed from it alone can be kept
+        with its indexes; ``key`` names it, ``build`` makes it the first time.
+        """
+        if key not in self._derived:
+            self._derived[key] = build()
+        value: T = self._derived[key]
+        return value
 
 
 class ProgramHeader(BaseModel):
@@ -658,7 +672,7 @@ class Program(ProgramHeader):
         --------
         >>> from coachmatch.datasets import synthetic
         >>> len(synthetic("small").respondents())
-        52
+        53
         """
         residents = {r.resident_id for r in self.residents}
         answered = {a.person_id for a in self.survey} | {s.resident_id for s in self.affinity}

@@ -17,10 +17,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from coachmatch.constraints.r5_requests import required as required_pairs
 from coachmatch.models import Program
 from coachmatch.results import Matching, Schedule
 
-__all__ = ["headline", "report_html"]
+__all__ = ["FAR_BELOW", "headline", "report_html", "warnings"]
+
+#: a kept pair whose affinity is this many points below the resident's best allowed
+#: coach is reported: continuity (O1) outranked fit
+FAR_BELOW = 25
+_LIST = 8  # ids listed before "and N more"
 
 
 def headline(program: Program, matching: Matching, plan: Schedule) -> dict[str, str]:
@@ -37,6 +43,7 @@ def headline(program: Program, matching: Matching, plan: Schedule) -> dict[str, 
     """
     pairs = matching.pairs
     affinity = pairs["affinity"].to_numpy() if len(pairs) else np.zeros(0)
+    smallest = matching.levels.get("min_affinity")
     bound = plan.travel_lower_bound
     if bound is None:
         floor = "–"
@@ -51,8 +58,12 @@ def headline(program: Program, matching: Matching, plan: Schedule) -> dict[str, 
         "Kept pairs": f"{int(pairs['kept'].sum()) if len(pairs) else 0}",
         "Unmatched": f"{len(matching.unmatched)}",
         "Affinity min / mean": (
-            f"{int(affinity.min())} / {affinity.mean():.1f}" if len(affinity) else "–"
+            f"{'–' if smallest is None else smallest} / {affinity.mean():.1f}"
+            if len(affinity)
+            else "–"
         ),
+        "Answered the survey": f"{matching.respondents}",
+        "Pairs planned": f"{plan.pairs_asked - len(plan.unplanned)} of {plan.pairs_asked}",
         "Meetings": f"{len(plan.scheduled)}",
         "Travel (min)": f"{plan.travel_total:,}",
         "Travel lower bound": floor,
@@ -91,6 +102,75 @@ def _histogram(values: Sequence[float], bins: Sequence[float], title: str, xlabe
     counts, edges = np.histogram(np.asarray(values, dtype=float), bins=np.asarray(bins))
     labels = [f"{int(a)}–{int(b)}" for a, b in itertools.pairwise(edges)]
     return _bars(labels, counts.tolist(), title, xlabel, "residents")
+
+
+def _ids(ids: Sequence[str]) -> str:
+    shown = ", ".join(ids[:_LIST])
+    return shown + (f" and {len(ids) - _LIST} more" if len(ids) > _LIST else "")
+
+
+def warnings(
+    program: Program, matching: Matching, plan: Schedule, rounds: Sequence[str] = ()
+) -> list[str]:
+    """Everything a program director must know is not as it should be, as sentences.
+
+    Unmatched residents; pairs left without meetings, with their reasons; residents
+    who answered no survey; pairs made although they cannot meet (``must_meet =
+    false``); kept pairs far below the resident's best allowed coach (continuity
+    outranked fit); a schedule not proven best; re-planning changes; recusals.
+    Empty only when none of these exists.
+
+    Examples
+    --------
+    >>> import coachmatch
+    >>> from coachmatch.datasets import synthetic
+    >>> program = synthetic("small")
+    >>> matching = coachmatch.match(program)
+    >>> notes = warnings(program, matching, coachmatch.schedule(program, matching))
+    >>> any("answered no survey" in note for note in notes)
+    True
+    """
+    found = [f"{r} is unmatched: {why}" for r, why in matching.unmatched.itertuples(index=False)]
+    if len(plan.unplanned):
+        found.append(
+            f"{len(plan.unplanned)} pairs have no meetings: they could not be planned"
+            + (f" even after {len(rounds)} rounds of re-matching" if rounds else "")
+            + "."
+        )
+        found += [f"Not planned: {why}" for why in plan.unplanned["reason"]]
+    active = [r.resident_id for r in program.residents if r.active]
+    answered = program.respondents()
+    silent = [r for r in active if r not in answered]
+    if silent:
+        found.append(
+            f"{len(silent)} active residents answered no survey question ({_ids(silent)}): "
+            "their affinity is 0 with every coach, and fairness (O2) leaves them out."
+        )
+    for r, c, why in matching.cannot_meet.itertuples(index=False, name=None):
+        found.append(f"{r} and {c} are paired only because must_meet = false: {why}")
+    pairs = matching.pairs
+    if len(pairs) and "best_affinity" in pairs:
+        far = pairs[pairs["kept"] & (pairs["best_affinity"] - pairs["affinity"] >= FAR_BELOW)]
+        for r, c, score, best in far[
+            ["resident_id", "coach_id", "affinity", "best_affinity"]
+        ].itertuples(index=False, name=None):
+            found.append(
+                f"{r} keeps their current coach {c} at affinity {score}, although an allowed "
+                f"coach would fit at {best}: continuity (O1) outranks fit."
+            )
+    if plan.status == "feasible":
+        found.append(
+            "The schedule is feasible but not proven to have the least travel "
+            f"({plan.travel_total:,} minutes against a bound of {plan.travel_lower_bound})."
+        )
+    if plan.changes:
+        found.append("Re-planned: " + ", ".join(f"{n} {what}" for what, n in plan.changes.items()))
+    if len(matching.recusals):
+        found.append(
+            f"{len(matching.recusals)} coaches must recuse from their coachee's committee "
+            "decision (recusals.csv)."
+        )
+    return found
 
 
 def _reason(row: Mapping[Any, Any], program: Program, required: set[tuple[str, str]]) -> str:
@@ -150,6 +230,7 @@ def report_html(
     plan: Schedule,
     *,
     title_note: str = "",
+    rounds: Sequence[str] = (),
 ) -> str:
     """The report page as text (UTF-8 HTML, self-contained).
 
@@ -159,6 +240,8 @@ def report_html(
         The run's inputs and results.
     title_note : str
         A line under the title (for example the as-of date).
+    rounds : sequence of str
+        The batch run's re-matching rounds, a sentence each.
 
     Examples
     --------
@@ -219,14 +302,18 @@ def report_html(
         "week starting",
         "meetings",
     )
-    required = {(q.resident_id, q.coach_id) for q in program.requests if q.kind == "require"}
+    required = set(required_pairs(program))
     per_pair = plan.per_pair().set_index(["resident_id", "coach_id"])
     names = {r.resident_id: r.name for r in program.residents}
     coach_names = {c.coach_id: c.name for c in program.coaches}
+    unplanned = {(r, c): why for r, c, why in plan.unplanned.itertuples(index=False, name=None)}
     rows = []
     for row in matching.pairs.to_dict("records"):
         key = (row["resident_id"], row["coach_id"])
         planned = per_pair.loc[key] if key in per_pair.index else None
+        why = _reason(row, program, required)
+        if key in unplanned:
+            why += f"; not planned: {unplanned[key]}"
         rows.append(
             {
                 "Resident": f"{row['resident_id']} {names[row['resident_id']]}",
@@ -234,28 +321,16 @@ def report_html(
                 "Affinity": row["affinity"],
                 "Meetings": int(planned["meetings"]) if planned is not None else 0,
                 "Travel (min)": int(planned["travel_minutes"]) if planned is not None else 0,
-                "Reason": _reason(row, program, required),
+                "Reason": why,
             }
         )
-    warnings = [f"{r} is unmatched: {why}" for r, why in matching.unmatched.itertuples(index=False)]
-    warnings += [f"Not planned: {p}" for p in plan.problems]
-    if plan.status != "optimal":
-        warnings.append(
-            "The schedule is feasible but not proven to have the least travel "
-            f"({plan.travel_total:,} minutes against a bound of {plan.travel_lower_bound})."
-        )
-    if plan.changes:
-        warnings.append(
-            "Re-planned: " + ", ".join(f"{n} {what}" for what, n in plan.changes.items())
-        )
-    if len(matching.recusals):
-        warnings.append(
-            f"{len(matching.recusals)} coaches must recuse from their coachee's committee "
-            "decision (recusals.csv)."
-        )
-    warning_html = "".join(f'<p class="warning">{html.escape(w)}</p>' for w in warnings) or (
-        "<p>None: every active resident has a coach and every pair has a full year of meetings.</p>"
+    listed = warnings(program, matching, plan, rounds)
+    warning_html = "".join(f'<p class="warning">{html.escape(w)}</p>' for w in listed) or (
+        "<p>None: every active resident has a coach, every pair has a full year of "
+        "meetings, everyone answered the survey and no kept pair is far below its best fit.</p>"
     )
+    rounds_html = "".join(f"<li>{html.escape(r)}</li>" for r in rounds)
+    rounds_html = f'<h2>Re-matching</h2><ol id="rounds">{rounds_html}</ol>' if rounds_html else ""
     note = f'<p class="sub">{html.escape(title_note)}</p>' if title_note else ""
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -274,6 +349,7 @@ schedule {plan.status}.</p>
 <dl id="headline">{cards}</dl>
 <h2>Warnings</h2>
 <div id="warnings">{warning_html}</div>
+{rounds_html}
 <h2>Caseloads and fit</h2>
 <figure id="caseloads">{caseload_svg}</figure>
 <figure id="affinity">{affinity_svg}</figure>

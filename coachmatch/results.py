@@ -10,7 +10,7 @@ import pandas as pd
 
 from coachmatch._display import facts_html, facts_text
 from coachmatch.affinity import affinity_matrix, explain_affinity
-from coachmatch.constraints import exclusions
+from coachmatch.constraints import exclusions, exclusions_of
 from coachmatch.models import Program
 
 __all__ = ["LEVELS", "Matching", "Schedule"]
@@ -30,13 +30,15 @@ class Matching:
         ``bound`` holds the best bound of each unproven level.
     levels : dict
         ``continuity`` (residents keeping their current coach), ``min_affinity``
-        (smallest affinity of a matched resident), ``total_affinity`` and
-        ``sum_sq_caseload``; None where there is nothing to measure.
+        (smallest affinity of a matched resident who answered the survey; SPEC 1.1),
+        ``total_affinity`` and ``sum_sq_caseload``; None where there is nothing to
+        measure.
     optimized : tuple of str
         The levels the policy asked to optimize, in priority order.
     pairs : pandas.DataFrame
-        resident_id, coach_id, affinity, kept — one row per matched resident,
-        in the program's resident order.
+        resident_id, coach_id, affinity, kept, best_affinity (the highest affinity
+        among the resident's allowed coaches) — one row per matched resident, in the
+        program's resident order.
     caseloads : pandas.DataFrame
         coach_id, caseload, capacity, min_load for every active coach.
     recusals : pandas.DataFrame
@@ -48,6 +50,14 @@ class Matching:
         ``"flow"`` or ``"cpsat"``.
     runtime : float
         Wall-clock seconds.
+    cannot_meet : pandas.DataFrame
+        resident_id, coach_id, reason: pairs made although, alone, they have no
+        meeting plan (only with ``must_meet = false``; SPEC 1.1 R7).
+    respondents : int
+        Active residents who answered the survey (or have a program affinity);
+        ``min_affinity`` (O2) is the smallest affinity among them.
+    as_of : datetime.date or None
+        A re-plan's date, from which R7 judged the pairs.
     """
 
     program: Program = field(repr=False)
@@ -61,6 +71,12 @@ class Matching:
     method: str
     runtime: float
     bound: dict[str, float] = field(default_factory=dict)
+    cannot_meet: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["resident_id", "coach_id", "reason"]),
+        repr=False,
+    )
+    respondents: int = 0
+    as_of: date | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The pairs (a copy)."""
@@ -89,11 +105,7 @@ class Matching:
                 + (f"; {len(self.unmatched)} unmatched" if len(self.unmatched) else ""),
             ),
             ("continuity", f"{kept} kept their current coach"),
-            (
-                "affinity",
-                f"min {self.levels['min_affinity']}, mean {mean}, total "
-                f"{self.levels['total_affinity']}",
-            ),
+            ("affinity", self._affinity_fact(mean)),
             (
                 "caseloads",
                 ", ".join(f"{k}: {v}" for k, v in sorted(loads.value_counts().items()))
@@ -103,7 +115,27 @@ class Matching:
         ]
         if len(self.recusals):
             facts.append(("recusals", str(len(self.recusals))))
+        if len(self.cannot_meet):
+            facts.append(
+                (
+                    "cannot meet",
+                    f"{len(self.cannot_meet)} pairs have no meeting plan even alone "
+                    "(allowed by must_meet = false)",
+                )
+            )
         return facts
+
+    def _affinity_fact(self, mean: str) -> str:
+        active = sum(r.active for r in self.program.residents)
+        silent = active - self.respondents
+        smallest = self.levels["min_affinity"]
+        if self.respondents == 0:
+            low = "min - (nobody answered the survey)"
+        else:
+            low = f"min {smallest} among the {self.respondents} who answered the survey"
+            if silent:
+                low += f" ({silent} answered none)"
+        return f"{low}, mean {mean}, total {self.levels['total_affinity']}"
 
     def _bounds(self) -> str:
         """``" (total_affinity <= 187400; min_affinity not proven)"``, or ``""``."""
@@ -154,7 +186,11 @@ class Matching:
                 lines.append(
                     f"current coach {resident.current_coach_id} is not kept: "
                     + (
-                        "; ".join(exclusions(program, resident_id, resident.current_coach_id))
+                        "; ".join(
+                            exclusions(
+                                program, resident_id, resident.current_coach_id, as_of=self.as_of
+                            )
+                        )
                         or "keeping them would lower a higher-priority level"
                     )
                 )
@@ -162,10 +198,12 @@ class Matching:
         loads = dict(zip(self.caseloads["coach_id"], self.caseloads["caseload"], strict=True))
         caps = dict(zip(self.caseloads["coach_id"], self.caseloads["capacity"], strict=True))
         scores = affinity_matrix(program)[index.resident[resident_id]]
+        others = [c.coach_id for c in program.coaches if c.active and c.coach_id != coach_id]
+        excluded = exclusions_of(program, resident_id, others, as_of=self.as_of)
         for coach in program.coaches:
             if not coach.active or coach.coach_id == coach_id:
                 continue
-            reasons = exclusions(program, resident_id, coach.coach_id)
+            reasons = excluded[coach.coach_id]
             score = int(scores[index.coach[coach.coach_id]])
             if reasons:
                 lines.append(f"  {coach.coach_id}: excluded — {'; '.join(reasons)}")
@@ -203,15 +241,20 @@ class Schedule:
     meetings : pandas.DataFrame
         meeting_id, sequence, resident_id, coach_id, start, end (time-zone-aware, the
         program's zone), site_id or ``"virtual"``, travel_minutes, status; in time order.
-    status : {"optimal", "feasible"}
-        ``"optimal"`` when every coach's plan is proven to have the least travel.
+    status : {"optimal", "feasible", "partial"}
+        ``"partial"`` when some pair is left without meetings (see ``unplanned``);
+        otherwise ``"optimal"`` when every coach's plan is proven to have the least
+        travel, else ``"feasible"``.
     travel_total : int
         Minutes of travel over all meetings.
     travel_lower_bound : int or None
-        No plan can travel less (each pair's own least travel, summed); None when
-        some planned pair has no plan on its own.
+        No plan of the planned pairs can travel less (each pair's own least travel,
+        summed, plus the travel of meetings already held in a re-plan).
     problems : list of str
-        Pairs that could not be planned, with reasons (``allow_partial``).
+        The reasons in ``unplanned``, as sentences.
+    unplanned : pandas.DataFrame
+        resident_id, coach_id, reason: every pair left without meetings (SPEC 1.1:
+        never silently), with dates and causes.
     runtime : float
         Wall-clock seconds.
     starts, ends : dict of (resident_id, coach_id) to date
@@ -231,6 +274,12 @@ class Schedule:
     starts: dict[tuple[str, str], date] = field(default_factory=dict)
     ends: dict[tuple[str, str], date] = field(default_factory=dict)
     changes: dict[str, int] | None = None
+    unplanned: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["resident_id", "coach_id", "reason"]),
+        repr=False,
+    )
+    #: the pairs of the matching that were to be planned
+    pairs_asked: int = 0
 
     @property
     def scheduled(self) -> pd.DataFrame:
@@ -272,9 +321,15 @@ class Schedule:
         m = self.scheduled
         pairs = m.groupby(["resident_id", "coach_id"]).ngroups if len(m) else 0
         virtual = int((m["site_id"] == "virtual").sum()) if len(m) else 0
+        left = len(self.unplanned)
         facts = [
             ("status", self.status),
             ("runtime", f"{self.runtime:.2f} s"),
+            (
+                "pairs",
+                f"{self.pairs_asked - left} of {self.pairs_asked} planned"
+                + (f", {left} not planned (reasons below)" if left else ""),
+            ),
             ("meetings", f"{len(m)} for {pairs} pairs ({virtual} virtual)"),
             ("travel", f"{self.travel_total} minutes in all" + self._bound()),
         ]
@@ -283,7 +338,8 @@ class Schedule:
                 ("re-planned", ", ".join(f"{n} {what}" for what, n in self.changes.items()))
             )
         if self.problems:
-            facts.append(("not planned", f"{len(self.problems)}: " + "; ".join(self.problems)))
+            listed = "".join(f"\n  - {why}" for why in self.problems)
+            facts.append(("not planned", f"{len(self.problems)} pairs:{listed}"))
         return facts
 
     def _bound(self) -> str:

@@ -63,7 +63,12 @@ class TimeGrid:
 
     @classmethod
     def of(cls, program: Program) -> TimeGrid:
-        """The grid of ``program``'s horizon."""
+        """The grid of ``program``'s horizon (built once per Program)."""
+        grid: TimeGrid = program.index.derived("time_grid", lambda: cls._build(program))
+        return grid
+
+    @classmethod
+    def _build(cls, program: Program) -> TimeGrid:
         zone = program.zone
         n = (program.end - program.start).days + 1
         days = tuple(program.start + timedelta(days=k) for k in range(n))

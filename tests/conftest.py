@@ -74,6 +74,8 @@ resident_id,start,end,site_id,service,supervisor_ids
 R1,2026-07-01,2026-07-28,tgh,Inpatient,C1
 R1,2026-07-29,2026-08-25,camh,Emergency,F9
 R2,2026-07-01,2026-07-28,sunnybrook,Consults,C3;F4
+R1,2026-08-26,2027-06-30,camh,Outpatient,F9
+R2,2026-07-29,2027-06-30,sunnybrook,Outpatient,F4
 """,
     "availability.csv": """\
 person_id,weekday,start,end
@@ -138,7 +140,9 @@ def every_matching_passes_audit(monkeypatch: pytest.MonkeyPatch) -> None:
     def audited(*args: object, **kwargs: object) -> object:
         result = build(*args, **kwargs)  # type: ignore[arg-type]
         allow = bool(len(result.unmatched))
-        violations = audit(result.program, result.pairs, allow_unmatched=allow)
+        violations = audit(
+            result.program, result.pairs, allow_unmatched=allow, as_of=result.as_of
+        )
         assert violations == [], [str(v) for v in violations]
         return result
 
@@ -148,7 +152,8 @@ def every_matching_passes_audit(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def every_schedule_passes_audit(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every Schedule any test produces is checked against S1-S4, solver-free: every
-    pair that was planned must meet, with the re-plan's pair start and last dates."""
+    pair of the matching is either planned, and meets as S2 demands (with the re-plan's
+    pair start and last dates), or listed in ``unplanned`` with a reason; never both."""
     from coachmatch import audit_schedule
     from coachmatch.solver.scheduling import plan as module
 
@@ -156,16 +161,19 @@ def every_schedule_passes_audit(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def audited(program, tasks, results, *args, **kwargs):  # type: ignore[no-untyped-def]
         result = build(program, tasks, results, *args, **kwargs)
-        planned = [
-            (pair.resident_id, pair.coach_id)
-            for task, outcome in zip(tasks, results, strict=True)
-            if not outcome.infeasible
-            for pair in task.pairs
-        ]
+        every = {(pair.resident_id, pair.coach_id) for task in tasks for pair in task.pairs}
+        left = set(zip(result.unplanned["resident_id"], result.unplanned["coach_id"], strict=True))
+        assert left <= every and len(left) == len(result.unplanned)
+        assert all(isinstance(why, str) and why for why in result.unplanned["reason"])
+        assert (result.status == "partial") == bool(left)
+        planned = sorted(every - left)
         violations = audit_schedule(
             program, result.meetings, pairs=planned, starts=result.starts, ends=result.ends
         )
         assert violations == [], [str(v) for v in violations[:5]]
+        if result.changes is None:  # a first run: an unplanned pair has no meeting at all
+            met = set(zip(result.meetings["resident_id"], result.meetings["coach_id"], strict=True))
+            assert not (left & met), f"unplanned pairs with meetings: {sorted(left & met)}"
         return result
 
     monkeypatch.setattr(module, "schedule_result", audited)

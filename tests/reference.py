@@ -13,27 +13,44 @@ from fractions import Fraction
 from coachmatch import Program
 
 
+def _answers(program: Program) -> dict[tuple[str, str], tuple[set[str], Fraction]]:
+    """(person, question) -> (chosen values, importance); a multi answer's rows merged."""
+    out: dict[tuple[str, str], tuple[set[str], Fraction]] = {}
+    for a in program.survey:
+        key = (a.person_id, a.question_id)
+        values, importance = out.get(key, (set(), Fraction(a.importance)))
+        out[key] = (values | set(a.answer), importance)
+    return out
+
+
+def respondents(program: Program) -> set[str]:
+    """Residents with an answer row or an affinity.csv row (SPEC 1.1, O2)."""
+    residents = {r.resident_id for r in program.residents}
+    return ({a.person_id for a in program.survey} | {s.resident_id for s in program.affinity}) & (
+        residents
+    )
+
+
 def affinity(program: Program, resident_id: str, coach_id: str) -> int:
-    """SPEC §3 with exact rational arithmetic."""
+    """SPEC §3 with exact rational arithmetic (and 1.1's affinity.csv)."""
     questions = {q.question_id: q for q in program.questions}
-    answers = {(a.person_id, a.question_id): a for a in program.survey}
+    answers = _answers(program)
     num, den = Fraction(0), Fraction(0)
-    for (person, qid), mine in answers.items():
+    for (person, qid), (mine, importance) in answers.items():
         if person != resident_id:
             continue
         q = questions[qid]
-        w = Fraction(q.weight) * Fraction(mine.importance)
+        w = Fraction(q.weight) * importance
         theirs = answers.get((coach_id, qid))
         sim = Fraction(0)
         if theirs is not None:
             if q.kind == "multi":
-                a_r, a_c = set(mine.answer), set(theirs.answer)
-                sim = Fraction(len(a_r & a_c), len(a_r))
+                sim = Fraction(len(mine & theirs[0]), len(mine))
             elif q.kind == "single":
-                sim = Fraction(int(mine.answer[0] == theirs.answer[0]))
+                sim = Fraction(int(mine == theirs[0]))
             else:
                 span = Fraction(q.max) - Fraction(q.min)  # type: ignore[arg-type]
-                diff = abs(Fraction(mine.answer[0]) - Fraction(theirs.answer[0]))
+                diff = abs(Fraction(next(iter(mine))) - Fraction(next(iter(theirs[0]))))
                 sim = 1 - diff / span
         num += w * sim
         den += w
@@ -41,6 +58,9 @@ def affinity(program: Program, resident_id: str, coach_id: str) -> int:
     if den > 0:
         x = 100 * num / den
         base = int(x) + (1 if x - int(x) >= Fraction(1, 2) else 0)  # half away from zero
+    for score in program.affinity:
+        if (score.resident_id, score.coach_id) == (resident_id, coach_id):
+            base = score.affinity
     if any(
         q.kind == "prefer" and (q.resident_id, q.coach_id) == (resident_id, coach_id)
         for q in program.requests
@@ -53,13 +73,17 @@ def best_levels(program: Program, valid: list[dict[str, str]]) -> tuple[int, ...
     """The lexicographically best level vector over ``valid`` assignments."""
     policy = program.policy
     best = None
+    answered = respondents(program)
+    moving = {q.resident_id for q in program.requests if q.kind == "change"}
     for assignment in valid:
         scores = [affinity(program, r, c) for r, c in assignment.items()]
+        counted = [affinity(program, r, c) for r, c in assignment.items() if r in answered]
         load = Counter(assignment.values())
         current = {r.resident_id: r.current_coach_id for r in program.residents}
+        kept = sum(current[r] == c and r not in moving for r, c in assignment.items())
         key = (
-            sum(current[r] == c for r, c in assignment.items()) if policy.keep_current else 0,
-            (min(scores) if scores else 0) if policy.fairness == "maxmin" else 0,
+            kept if policy.keep_current else 0,
+            (min(counted) if counted else 0) if policy.fairness == "maxmin" else 0,
             sum(scores),
             -sum(n * n for n in load.values()),
         )

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import strategies as st
 
 from coachmatch import (
+    AffinityScore,
     Answer,
     AvailabilityWindow,
     BusyInterval,
@@ -110,7 +111,27 @@ def programs(draw: st.DrawFn, max_residents: int = 8, max_coaches: int = 5) -> P
         for k in range(n_residents)
     ]
     rotations = []
+    # rotations: none, 4-week blocks over the whole year (a leave block now and then, as
+    # programs have them), or a few odd partial ones (R7 then rules most pairs out)
+    full_year = draw(st.integers(0, 2))
     for r in residents:
+        if full_year:
+            day = START - timedelta(days=draw(st.integers(0, 27)))
+            while day <= END:
+                if draw(st.integers(0, 9)):
+                    rotations.append(
+                        Rotation(
+                            resident_id=r.resident_id,
+                            start=day,
+                            end=day + timedelta(days=27),
+                            site_id=f"S{draw(st.integers(0, n_sites - 1))}",
+                            supervisor_ids=tuple(
+                                draw(st.lists(st.sampled_from([*coach_ids, "F7"]), max_size=1))
+                            ),
+                        )
+                    )
+                day += timedelta(days=28)
+            continue
         day = START + timedelta(days=draw(st.integers(-30, 60)))
         for _ in range(draw(st.integers(0, 2))):
             length = draw(st.integers(0, 60))
@@ -152,14 +173,32 @@ def programs(draw: st.DrawFn, max_residents: int = 8, max_coaches: int = 5) -> P
                 answer = (draw(st.sampled_from(["x", "y"])),)
             else:
                 answer = (str(draw(st.integers(1, 5))),)
-            survey.append(
-                Answer(
-                    person_id=person,
-                    question_id=q.question_id,
-                    answer=answer,
-                    importance=draw(st.sampled_from([0.0, 1.0, 2.5])),
+            importance = draw(st.sampled_from([0.0, 1.0, 2.5]))
+            # a multi answer comes in one cell or, as a survey tool's long export writes
+            # it, one row per choice (SPEC 1.1)
+            long_form = q.kind == "multi" and len(answer) > 1 and draw(st.booleans())
+            for part in [(a,) for a in answer] if long_form else [answer]:
+                survey.append(
+                    Answer(
+                        person_id=person,
+                        question_id=q.question_id,
+                        answer=part,
+                        importance=importance,
+                    )
                 )
+    scores = [
+        AffinityScore(resident_id=r, coach_id=c, affinity=draw(st.integers(0, 100)))
+        for r, c in draw(
+            st.lists(
+                st.tuples(
+                    st.sampled_from([r.resident_id for r in residents]),
+                    st.sampled_from(coach_ids),
+                ),
+                unique=True,
+                max_size=2,
             )
+        )
+    ]
     availability = []
     busy = []
     zone = ZoneInfo(ZONE)
@@ -197,15 +236,23 @@ def programs(draw: st.DrawFn, max_residents: int = 8, max_coaches: int = 5) -> P
                 max_size=3,
             )
         )
-        requests = [
-            Request(
-                resident_id=r,
-                coach_id=c,
-                kind=draw(st.sampled_from(["require", "forbid", "forbid", "prefer", "prefer"])),
-                reason=draw(st.sampled_from(["", "asked for"])),
+        requests = []
+        for r, c in pairs:
+            kind = draw(st.sampled_from(["require", "forbid", "forbid", "prefer", "change"]))
+            # a change request may leave the coach empty: the resident's current coach
+            named = kind != "change" or draw(st.booleans())
+            if not named and any(
+                q.resident_id == r and q.coach_id is None for q in requests
+            ):
+                continue  # one such row per resident (two would be duplicates)
+            requests.append(
+                Request(
+                    resident_id=r,
+                    coach_id=c if named else None,
+                    kind=kind,
+                    reason=draw(st.sampled_from(["", "asked for"])),
+                )
             )
-            for r, c in pairs
-        ]
     policy = Policy(
         max_caseload=draw(st.integers(2, 6)),
         seed=draw(st.integers(0, 9)),
@@ -214,6 +261,7 @@ def programs(draw: st.DrawFn, max_residents: int = 8, max_coaches: int = 5) -> P
         max_virtual_share=draw(st.sampled_from([0.0, 0.25, 0.5, 1.0])),
         first_meeting_in_person=draw(st.booleans()),
         meeting_minutes=draw(st.sampled_from([30, 30, 45, 60])),
+        must_meet=draw(st.integers(0, 2).map(bool)),
     )
     return Program(
         name=draw(awkward_text),
@@ -227,6 +275,7 @@ def programs(draw: st.DrawFn, max_residents: int = 8, max_coaches: int = 5) -> P
         panels=panels,
         questions=questions,
         survey=survey,
+        affinity=scores,
         rotations=rotations,
         availability=availability,
         busy=busy,
@@ -314,6 +363,104 @@ def schedulable_programs(draw: st.DrawFn, max_residents: int = 4, max_coaches: i
     )
     return Program(
         name="random schedule",
+        timezone=ZONE,
+        start=start,
+        end=end,
+        policy=policy,
+        sites=sites,
+        coaches=coaches,
+        residents=residents,
+        rotations=rotations,
+        availability=availability,
+        busy=busy,
+    )
+
+
+@st.composite
+def narrow_programs(
+    draw: st.DrawFn, max_residents: int = 4, max_coaches: int = 2, short: bool = False
+) -> Program:
+    """A random Program whose people are hard to bring together: one or two short
+    weekly windows each (Wednesday more often, as the protected half-day), a week away
+    now and then, 4-week rotation blocks with leave. Some pairs can never meet (R7);
+    coaches with several coachees compete for their few slots. ``short`` draws a
+    horizon of 70-130 days, so that every plan is small enough to enumerate."""
+    length = draw(st.integers(70, 130)) if short else 364
+    start = date(2026, 7, 1) + timedelta(days=draw(st.integers(0, 200)))
+    end = start + timedelta(days=length)
+    n_sites = draw(st.integers(1, 2))
+    sites = [
+        Site(site_id=f"S{k}", name=f"Site {k}", lat=43.65 + 0.05 * k, lon=-79.4)
+        for k in range(n_sites)
+    ]
+    n_residents = draw(st.integers(1, max_residents))
+    coaches = [
+        Coach(
+            coach_id=f"C{k}",
+            name=f"Coach {k}",
+            site_id=f"S{draw(st.integers(0, n_sites - 1))}",
+            capacity=n_residents,
+            virtual_ok=draw(mostly_true),
+        )
+        for k in range(draw(st.integers(1, max_coaches)))
+    ]
+    residents = [
+        Resident(resident_id=f"R{k}", name=f"Resident {k}", program="Psychiatry")
+        for k in range(n_residents)
+    ]
+    rotations = []
+    for r in residents:
+        day = start - timedelta(days=draw(st.integers(0, 27)))
+        while day <= end:
+            if draw(st.integers(0, 7)):  # about one block in eight is leave
+                rotations.append(
+                    Rotation(
+                        resident_id=r.resident_id,
+                        start=day,
+                        end=day + timedelta(days=27),
+                        site_id=f"S{draw(st.integers(0, n_sites - 1))}",
+                    )
+                )
+            day += timedelta(days=28)
+    weekdays = st.sampled_from(["mon", "tue", "wed", "wed", "wed", "thu", "fri"])
+    people = [*(c.coach_id for c in coaches), *(r.resident_id for r in residents)]
+    availability, busy = [], []
+    zone = ZoneInfo(ZONE)
+    for person in people:
+        for _ in range(draw(st.integers(1, 1 if short else 2))):
+            begin = draw(st.integers(16, 32))  # half-hours: 08:00 to 16:00
+            minutes = 30 * draw(st.integers(1, 2 if short else 4))
+            availability.append(
+                AvailabilityWindow(
+                    person_id=person,
+                    weekday=draw(weekdays),
+                    start=time(begin // 2, 30 * (begin % 2)),
+                    end=(
+                        datetime.combine(start, time(begin // 2, 30 * (begin % 2)))
+                        + timedelta(minutes=minutes)
+                    ).time(),
+                )
+            )
+        if draw(st.integers(0, 3)) == 0:  # a week away
+            day = start + timedelta(days=draw(st.integers(0, length)))
+            busy.append(
+                BusyInterval(
+                    person_id=person,
+                    start=datetime.combine(day, time(0), tzinfo=zone),
+                    end=datetime.combine(day + timedelta(days=7), time(0), tzinfo=zone),
+                )
+            )
+    policy = Policy(
+        max_caseload=n_residents,
+        seed=draw(st.integers(0, 9)),
+        virtual=draw(st.sampled_from(["allowed", "allowed", "never", "only"])),
+        max_virtual_share=draw(st.sampled_from([0.0, 0.5, 1.0])),
+        first_meeting_in_person=draw(st.booleans()),
+        meeting_minutes=draw(st.sampled_from([30, 30, 60])),
+        cadence_days=draw(st.sampled_from([(42, 56), (28, 42), (35, 63)])),
+    )
+    return Program(
+        name="narrow availability",
         timezone=ZONE,
         start=start,
         end=end,

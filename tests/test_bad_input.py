@@ -122,12 +122,22 @@ CASES = [
     (
         "duplicate-answer",
         "survey.csv",
-        "C1,style,3",
-        "C1,career,3",
+        "R2,lang,French,1",
+        "R1,style,2,",
         "survey.csv",
-        5,
+        6,
         "question_id",
-        "a second row for person_id 'C1'",
+        "a second row for person_id 'R1' and question 'style'",
+    ),
+    (
+        "long-form-importance-differs",
+        "survey.csv",
+        "R2,lang,French,1",
+        "R1,career,teaching,3",
+        "survey.csv",
+        6,
+        "importance",
+        "importance 3 differs from 2",
     ),
     # -- unknown references -------------------------------------------------------
     (
@@ -419,7 +429,7 @@ CASES = [
         "requests.csv",
         2,
         "kind",
-        "expected one of 'require', 'forbid' or 'prefer'",
+        "expected one of 'require', 'forbid', 'prefer' or 'change'",
     ),
     (
         "bad-busy-datetime",

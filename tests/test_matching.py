@@ -118,7 +118,14 @@ def test_deterministic(method: str) -> None:
 def test_result_frames_and_summary() -> None:
     program = synthetic("small")
     result = checked(program, "flow")
-    assert list(result.pairs.columns) == ["resident_id", "coach_id", "affinity", "kept"]
+    assert list(result.pairs.columns) == [
+        "resident_id",
+        "coach_id",
+        "affinity",
+        "kept",
+        "best_affinity",
+    ]
+    assert (result.pairs["best_affinity"] >= result.pairs["affinity"]).all()
     assert result.pairs["resident_id"].tolist() == [
         r.resident_id for r in program.residents if r.active
     ]

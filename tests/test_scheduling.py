@@ -140,8 +140,7 @@ def test_lower_bound_dynamic_program_equals_each_pair_solved_alone(program: Prog
     """Two independent methods, one pair at a time: the bound's DP and the CP-SAT model."""
     from dataclasses import replace
 
-    from coachmatch.solver.scheduling import pair_lower_bound
-    from coachmatch.solver.scheduling import build_tasks, solve_coach
+    from coachmatch.solver.scheduling import build_tasks, pair_lower_bound, solve_coach
 
     try:
         matching = match(program)
@@ -149,10 +148,12 @@ def test_lower_bound_dynamic_program_equals_each_pair_solved_alone(program: Prog
         return
     for task in build_tasks(program, matching):
         for pair in task.pairs:
-            # CP-SAT, the pair alone, with no travel floor to lean on
-            alone = solve_coach(replace(task, pairs=(pair,), travel_floor=0), use_plans=False)
+            # CP-SAT, the pair alone, with no travel floor (nor the DP's verdict) to lean on
+            single = replace(task, pairs=(pair,), pair_floors=(0.0,), travel_floor=0)
+            alone = solve_coach(single, use_plans=False)
             bound = pair_lower_bound(pair, task)
-            if alone.infeasible:
+            assert alone.optimal
+            if alone.unplanned:
                 assert bound == float("inf")
             else:
                 assert bound == sum(m[4] for m in alone.meetings)

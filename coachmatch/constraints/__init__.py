@@ -1,15 +1,18 @@
 """The rules of SPEC §4, one module a rule, and the checks that need no solver.
 
-Pair-level rules (R2, R3, R5 forbid, R6) each give a boolean mask of the pairs
-they forbid; :func:`eligibility` combines them, with the active people, into the
-one mask the solvers build variables from. R1 (one coach each), R4 (caseloads)
-and R5 ``require`` shape the model itself. Every rule has a ``check()`` that
+Pair-level rules (R2, R3, R5 forbid and change, R6, R7) each give a boolean mask of
+the pairs they forbid; :func:`eligibility` combines them, with the active people,
+into the one mask the solvers build variables from. R7 (can meet) is judged last,
+only on the pairs the other rules allow, since it is the costly one. R1 (one coach
+each), R4 (caseloads) and R5 ``require`` shape the model itself. Every rule has a ``check()`` that
 verifies any matching without the solver; :func:`audit` runs them all.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -21,6 +24,7 @@ from coachmatch.constraints import (
     r4_caseload,
     r5_requests,
     r6_program,
+    r7_can_meet,
     s1_length,
     s2_cadence,
     s3_availability,
@@ -38,10 +42,19 @@ __all__ = [
     "audit",
     "audit_schedule",
     "eligibility",
+    "exclusions",
+    "exclusions_of",
+    "rule_reason",
 ]
 
 #: the rules that forbid pairs, in the order reasons are given
-PAIR_RULES = (r2_no_supervisor, r3_not_own_decision, r5_requests, r6_program)
+PAIR_RULES: tuple[ModuleType, ...] = (
+    r2_no_supervisor,
+    r3_not_own_decision,
+    r5_requests,
+    r6_program,
+    r7_can_meet,
+)
 
 
 @dataclass(frozen=True)
@@ -60,8 +73,14 @@ class Eligibility:
     forbidden_by: dict[str, Mask]
 
 
-def eligibility(program: Program) -> Eligibility:
-    """The eligibility mask of SPEC §4 (R2, R3, R5 forbid, R6 and active people).
+def eligibility(program: Program, *, as_of: date | None = None) -> Eligibility:
+    """The eligibility mask of SPEC §4 (R2, R3, R5, R6, R7 and active people).
+
+    Parameters
+    ----------
+    program : Program
+    as_of : datetime.date, optional
+        A re-plan's date: R7 judges whether pairs can meet from then on.
 
     Examples
     --------
@@ -72,14 +91,36 @@ def eligibility(program: Program) -> Eligibility:
     ((60, 20), True)
     """
     index = program.index
-    forbidden_by = {rule.NAME: rule.forbidden(program) for rule in PAIR_RULES}
+    forbidden_by = {
+        rule.NAME: rule.forbidden(program) for rule in PAIR_RULES if rule is not r7_can_meet
+    }
     allowed = np.outer(index.active_residents, index.active_coaches)
     for mask in forbidden_by.values():
         allowed &= ~mask
+    cannot_meet = r7_can_meet.forbidden(program, allowed, start=as_of)
+    forbidden_by[r7_can_meet.NAME] = cannot_meet
+    allowed &= ~cannot_meet
     return Eligibility(allowed, forbidden_by)
 
 
-def exclusions(program: Program, resident_id: str, coach_id: str) -> list[str]:
+def rule_reason(
+    rule: ModuleType,
+    program: Program,
+    resident_id: str,
+    coach_id: str,
+    *,
+    as_of: date | None = None,
+) -> str | None:
+    """The sentence in which ``rule`` excludes the pair, or None."""
+    if rule is r7_can_meet:
+        return r7_can_meet.why(program, resident_id, coach_id, start=as_of)
+    sentence: str | None = rule.why(program, resident_id, coach_id)
+    return sentence
+
+
+def exclusions(
+    program: Program, resident_id: str, coach_id: str, *, as_of: date | None = None
+) -> list[str]:
     """Every sentence saying why a pair is not allowed (empty when it is).
 
     Examples
@@ -96,13 +137,55 @@ def exclusions(program: Program, resident_id: str, coach_id: str) -> list[str]:
     if not program.coaches[index.coach[coach_id]].active:
         reasons.append(f"{coach_id} is inactive")
     for rule in PAIR_RULES:
-        sentence = rule.why(program, resident_id, coach_id)
+        sentence = rule_reason(rule, program, resident_id, coach_id, as_of=as_of)
         if sentence:
             reasons.append(f"{rule.NAME}: {sentence}")
     return reasons
 
 
-def audit(program: Program, pairs: Any, *, allow_unmatched: bool = False) -> list[Violation]:
+def exclusions_of(
+    program: Program,
+    resident_id: str,
+    coach_ids: list[str],
+    *,
+    as_of: date | None = None,
+) -> dict[str, list[str]]:
+    """:func:`exclusions` of one resident with many coaches, R7 judged for all at once.
+
+    Examples
+    --------
+    >>> from coachmatch.datasets import synthetic
+    >>> program = synthetic("small")
+    >>> sorted(exclusions_of(program, "R0001", ["C0001", "C0002"]))
+    ['C0001', 'C0002']
+    """
+    index = program.index
+    rows = np.full(len(coach_ids), index.resident[resident_id], dtype=np.int64)
+    cols = np.array([index.coach[c] for c in coach_ids], dtype=np.int64)
+    meets = (
+        r7_can_meet.can_meet(program, rows, cols, start=as_of)
+        if program.policy.must_meet
+        else np.ones(len(coach_ids), dtype=bool)
+    )
+    out: dict[str, list[str]] = {}
+    resident = program.residents[index.resident[resident_id]]
+    for coach_id, fine in zip(coach_ids, meets.tolist(), strict=True):
+        reasons = [] if resident.active else [f"{resident_id} is inactive"]
+        if not program.coaches[index.coach[coach_id]].active:
+            reasons.append(f"{coach_id} is inactive")
+        for rule in PAIR_RULES:
+            if rule is r7_can_meet and fine:
+                continue
+            sentence = rule_reason(rule, program, resident_id, coach_id, as_of=as_of)
+            if sentence:
+                reasons.append(f"{rule.NAME}: {sentence}")
+        out[coach_id] = reasons
+    return out
+
+
+def audit(
+    program: Program, pairs: Any, *, allow_unmatched: bool = False, as_of: date | None = None
+) -> list[Violation]:
     """Check any matching against every rule of SPEC §4, without a solver.
 
     Parameters
@@ -113,6 +196,8 @@ def audit(program: Program, pairs: Any, *, allow_unmatched: bool = False) -> lis
         hand. Rows whose coach is missing (None/NaN) count as unmatched.
     allow_unmatched : bool, default False
         Accept active residents without a coach (R1 relaxed as in SPEC).
+    as_of : datetime.date, optional
+        A re-plan's date: R7 judges whether pairs can meet from then on.
 
     Returns
     -------
@@ -131,7 +216,10 @@ def audit(program: Program, pairs: Any, *, allow_unmatched: bool = False) -> lis
     index = program.index
     known = [(r, c) for r, c in made if r in index.resident and c in index.coach]
     for rule in PAIR_RULES:
-        found.extend(rule.check(program, known))
+        if rule is r7_can_meet:
+            found.extend(r7_can_meet.check(program, known, start=as_of))
+        else:
+            found.extend(rule.check(program, known))
     found.extend(r4_caseload.check(program, known))
     return found
 

@@ -244,9 +244,11 @@ def solve_cpsat(
         and not optimize("continuity", x[problem.kept], ones[problem.kept], "max")
     ):
         return None
-    if policy.fairness == "maxmin" and n_arcs:
+    if problem.fair and n_arcs:
         smallest = aux["smallest"] = build.new_vars(0, 100)
-        for arcs in arcs_of_resident:
+        for r, arcs in enumerate(arcs_of_resident):
+            if not problem.respondent[r]:
+                continue  # SPEC 1.1: O2 counts residents who answered the survey
             # smallest <= affinity of the chosen arc, or 100 (no bound) when unmatched
             build.linear(
                 [int(smallest[0]), *arcs.tolist()],
@@ -271,11 +273,12 @@ def solve_cpsat(
 def _levels(problem: MatchingProblem, chosen: npt.NDArray[np.bool_]) -> dict[str, int]:
     """Every level's value for the arcs ``chosen``."""
     scores = problem.affinity[chosen]
+    counted = problem.affinity[chosen & problem.respondent[problem.resident]]
     load = np.bincount(problem.coach[chosen], minlength=problem.n_coaches)
     return {
         "matched": int(chosen.sum()),
         "continuity": int((problem.kept & chosen).sum()),
-        "min_affinity": int(scores.min()) if len(scores) else 100,
+        "min_affinity": int(counted.min()) if len(counted) else 100,
         "total_affinity": int(scores.sum()),
         "sum_sq_caseload": int((load**2).sum()),
     }

@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 import numpy as np
 from ortools.graph.python import max_flow
 
-from coachmatch.constraints import PAIR_RULES
+from coachmatch.constraints import PAIR_RULES, rule_reason
 from coachmatch.constraints.r5_requests import required
 from coachmatch.solver.problem import MatchingProblem
 
@@ -58,7 +58,7 @@ def _request_problems(problem: MatchingProblem) -> list[str]:
             if problem.eligibility.forbidden_by[rule.NAME][row, col]:
                 reasons.append(
                     f"{r} is required to be coached by {c}, but {rule.NAME} forbids "
-                    f"it: {rule.why(program, r, c)}"
+                    f"it: {rule_reason(rule, program, r, c, as_of=problem.as_of)}"
                 )
     for c, n in sorted(per_coach.items()):
         coach = program.coaches[index.coach[c]]

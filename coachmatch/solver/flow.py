@@ -18,8 +18,9 @@ Network (OR-Tools ``SimpleMinCostFlow``)::
 
 Levels are solved lexicographically and exactly: the fewest unmatched (a flow
 with cost 1 on the unmatched arcs); O1 (cost -1 on arcs to current coaches);
-O2 by bisection on an affinity threshold (arcs below it get capacity 0; the
-threshold is feasible when O1's optimum still holds); then O1, O3 and O4 in one
+O2 by bisection on an affinity threshold (arcs of residents who answered the survey
+get capacity 0 below it — SPEC 1.1 counts only them; the threshold is feasible when
+O1's optimum still holds); then O1, O3 and O4 in one
 solve with multipliers that make each level outweigh everything below it
 (:meth:`MatchingProblem.level_weights`).
 """
@@ -122,8 +123,10 @@ class _Network:
         self.solves = 0
 
     def restrict(self, threshold: int) -> None:
-        """Close the pair arcs with affinity below ``threshold``."""
-        caps = (self.problem.affinity >= threshold).astype(np.int64)
+        """Close the pair arcs of respondents with affinity below ``threshold``."""
+        problem = self.problem
+        exempt = ~problem.respondent[problem.resident]
+        caps = ((problem.affinity >= threshold) | exempt).astype(np.int64)
         self.flow.set_arc_capacities(self.pair_arcs, caps)
 
     def solve(self) -> int | None:
@@ -156,7 +159,6 @@ def solve_flow(
     >>> int((result.assignment >= 0).sum())
     60
     """
-    policy = problem.program.policy
     note = progress or (lambda message: None)
     zero = np.zeros(problem.n_arcs, dtype=np.int64)
     solves = 0
@@ -177,7 +179,7 @@ def solve_flow(
     # O2: the largest feasible affinity threshold, tested against O1's optimum
     kept_cost = -problem.kept.astype(np.int64)
     threshold: int | None = None
-    if policy.fairness == "maxmin" and problem.n_arcs:
+    if problem.fair and problem.n_arcs:
         high = _threshold_ceiling(problem)
         if high <= 0:
             threshold = 0  # every solution reaches the ceiling: no solve needed
@@ -206,22 +208,25 @@ def solve_flow(
 
 
 def _threshold_ceiling(problem: MatchingProblem) -> int:
-    """No threshold can exceed the best option of the worst-off resident who must be
+    """No threshold can exceed the best option of the worst-off respondent who must be
     matched (with unmatched residents allowed, only the best affinity bounds it)."""
+    counted = problem.respondent[problem.resident]
     if problem.allow_unmatched:
-        return int(problem.affinity.max())
+        return int(problem.affinity[counted].max()) if counted.any() else 0
     best_option = np.zeros(problem.n_residents, dtype=np.int64)
     np.maximum.at(best_option, problem.resident, problem.affinity)
-    return int(best_option.min())
+    return int(best_option[problem.respondent].min())
 
 
 def _bisect_threshold(net: _Network, best: int, high: int) -> int:
     """The largest affinity threshold keeping the flow feasible at O1 cost ``best``."""
     problem = net.problem
-    used = net.flow.flows(net.pair_arcs) > 0
+    used = (net.flow.flows(net.pair_arcs) > 0) & problem.respondent[problem.resident]
     # every solution's smallest affinity is a feasible threshold
     low = int(problem.affinity[used].min()) if used.any() else 0
-    values: npt.NDArray[np.int64] = np.unique(problem.affinity)
+    values: npt.NDArray[np.int64] = np.unique(
+        problem.affinity[problem.respondent[problem.resident]]
+    )
     candidates = values[(values > low) & (values <= high)]
 
     def feasible(t: int) -> bool:

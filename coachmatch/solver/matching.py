@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import date
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from coachmatch.constraints import r7_can_meet
 from coachmatch.constraints.r3_not_own_decision import recusals as find_recusals
+from coachmatch.constraints.r5_requests import changing
 from coachmatch.exceptions import InfeasibleError
 from coachmatch.models import Program
 from coachmatch.results import LEVELS, Matching
@@ -19,7 +22,7 @@ from coachmatch.solver.diagnosis import diagnose, quick_checks, unmatched_reason
 from coachmatch.solver.flow import solve_flow
 from coachmatch.solver.problem import IntArray, MatchingProblem, build_problem
 
-__all__ = ["match"]
+__all__ = ["match", "restate"]
 
 log = logging.getLogger("coachmatch")
 
@@ -36,14 +39,15 @@ def match(
     *,
     method: Method = "auto",
     allow_unmatched: bool = False,
+    as_of: date | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Matching:
     """Assign every active resident the best allowed coach (SPEC §4).
 
-    The rules R1-R6 hold in every result; the objective levels O1 continuity,
-    O2 fairness, O3 fit and O4 balance are optimized in strict priority order
-    (each as the policy enables it), and the result says which were proven
-    optimal.
+    The rules R1-R7 hold in every result; the objective levels O1 continuity,
+    O2 fairness (among residents who answered the survey), O3 fit and O4 balance
+    are optimized in strict priority order (each as the policy enables it), and the
+    result says which were proven optimal.
 
     Parameters
     ----------
@@ -55,6 +59,9 @@ def match(
     allow_unmatched : bool, default False
         Instead of failing when not everyone can be matched, leave the fewest
         residents unmatched and say why for each.
+    as_of : datetime.date, optional
+        A re-plan's date: R7 (can meet) judges pairs from then on instead of from
+        the horizon start.
     progress : callable, optional
         Receives short progress lines (also logged to the ``coachmatch`` logger).
 
@@ -65,7 +72,7 @@ def match(
     Raises
     ------
     InfeasibleError
-        When R1-R6 cannot all hold; ``reasons`` names residents, coaches and numbers.
+        When R1-R7 cannot all hold; ``reasons`` names residents, coaches and numbers.
 
     Examples
     --------
@@ -83,7 +90,7 @@ def match(
         if progress is not None:
             progress(message)
 
-    problem = build_problem(program, allow_unmatched=allow_unmatched)
+    problem = build_problem(program, allow_unmatched=allow_unmatched, as_of=as_of)
     reasons = quick_checks(problem)
     if reasons:
         raise InfeasibleError(reasons)
@@ -115,6 +122,47 @@ def match(
     return matching
 
 
+def restate(matching: Matching, program: Program, *, method: str | None = None) -> Matching:
+    """The same pairs as a Matching of ``program``: kept, levels and reasons measured
+    against it (for a matching solved on a variant of the program, such as the batch
+    run's re-match that keeps every other pair by making it the current one).
+
+    Raises
+    ------
+    ValueError
+        When a pair is not allowed in ``program`` (the matching is not one of its).
+
+    Examples
+    --------
+    >>> from coachmatch.datasets import synthetic
+    >>> program = synthetic("small")
+    >>> matching = match(program)
+    >>> restate(matching, program).levels == matching.levels
+    True
+    """
+    problem = build_problem(
+        program, allow_unmatched=len(matching.unmatched) > 0, as_of=matching.as_of
+    )
+    resident_pos = {int(row): k for k, row in enumerate(problem.residents)}
+    coach_pos = {int(row): k for k, row in enumerate(problem.coaches)}
+    index = program.index
+    assignment = np.full(problem.n_residents, -1, dtype=np.int64)
+    allowed = set(zip(problem.resident.tolist(), problem.coach.tolist(), strict=True))
+    for r, c in zip(matching.pairs["resident_id"], matching.pairs["coach_id"], strict=True):
+        pair = (resident_pos[index.resident[r]], coach_pos[index.coach[c]])
+        if pair not in allowed:
+            raise ValueError(f"{r} and {c} are not an allowed pair of program {program.name!r}")
+        assignment[pair[0]] = pair[1]
+    return _result(
+        problem,
+        assignment,
+        method or matching.method,
+        matching.status == "optimal",
+        dict(matching.bound),
+        matching.runtime,
+    )
+
+
 def _fallback_reasons(problem: MatchingProblem) -> list[str]:
     """Reasons for a failed solve: the min-cut analysis, else the loads in numbers."""
     reasons = diagnose(problem)
@@ -144,13 +192,21 @@ def _result(
     residents = [program.residents[int(r)] for r in rows]
     coach_ids = [program.coaches[int(c)].coach_id for c in cols]
     affinity = problem.matrix[rows, cols]
-    kept = [r.current_coach_id == c for r, c in zip(residents, coach_ids, strict=True)]
+    moving = changing(program)
+    kept = [
+        r.current_coach_id == c and r.resident_id not in moving
+        for r, c in zip(residents, coach_ids, strict=True)
+    ]
+    answered = problem.respondent[matched]
+    best = np.zeros(problem.n_residents, dtype=np.int64)
+    np.maximum.at(best, problem.resident, problem.affinity)
     pairs = pd.DataFrame(
         {
             "resident_id": pd.Series([r.resident_id for r in residents], dtype=object),
             "coach_id": pd.Series(coach_ids, dtype=object),
             "affinity": affinity.astype(np.int64),
             "kept": np.array(kept, dtype=bool),
+            "best_affinity": best[matched],
         }
     )
     load = np.bincount(assignment[matched], minlength=problem.n_coaches)
@@ -182,7 +238,7 @@ def _result(
     )
     levels: dict[str, int | None] = {
         "continuity": int(sum(kept)),
-        "min_affinity": int(affinity.min()) if len(affinity) else None,
+        "min_affinity": int(affinity[answered].min()) if answered.any() else None,
         "total_affinity": int(affinity.sum()),
         "sum_sq_caseload": int((load**2).sum()),
     }
@@ -190,8 +246,9 @@ def _result(
         level
         for level in LEVELS
         if (level != "continuity" or policy.keep_current)
-        and (level != "min_affinity" or policy.fairness == "maxmin")
+        and (level != "min_affinity" or problem.fair)
     )
+    cannot_meet = _cannot_meet(problem, rows, cols)
     return Matching(
         program=program,
         status="optimal" if optimal else "feasible",
@@ -204,4 +261,21 @@ def _result(
         method=method,
         runtime=runtime,
         bound=bound,
+        cannot_meet=cannot_meet,
+        respondents=int(problem.respondent.sum()),
+        as_of=problem.as_of,
     )
+
+
+def _cannot_meet(problem: MatchingProblem, rows: IntArray, cols: IntArray) -> pd.DataFrame:
+    """Pairs made although they cannot meet (only with ``must_meet = false``)."""
+    program = problem.program
+    found: list[tuple[str, str, str]] = []
+    if not program.policy.must_meet and len(rows):
+        ok = r7_can_meet.can_meet(program, rows, cols, start=problem.as_of)
+        for r, c in zip(rows[~ok].tolist(), cols[~ok].tolist(), strict=True):
+            resident_id = program.residents[r].resident_id
+            coach_id = program.coaches[c].coach_id
+            why = r7_can_meet.reason(program, resident_id, coach_id, start=problem.as_of)
+            found.append((resident_id, coach_id, why or "they cannot meet"))
+    return pd.DataFrame(found, columns=["resident_id", "coach_id", "reason"], dtype=object)

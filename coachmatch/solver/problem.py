@@ -8,13 +8,14 @@ position among the active residents and coaches.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import numpy.typing as npt
 
-from coachmatch.affinity import affinity_matrix
+from coachmatch.affinity import affinity_matrix, respondents
 from coachmatch.constraints import Eligibility, eligibility
-from coachmatch.constraints.r5_requests import required
+from coachmatch.constraints.r5_requests import changing, required
 from coachmatch.models import Program
 
 __all__ = ["MatchingProblem", "build_problem"]
@@ -37,12 +38,18 @@ class MatchingProblem:
     affinity : numpy.ndarray of int64
         Each arc's affinity (prefer bonus included).
     kept : numpy.ndarray of bool
-        Arcs to the resident's current coach (O1 counts them when kept_current).
+        Arcs to the resident's current coach (O1 counts them when ``keep_current``),
+        except for residents who asked for a change (SPEC 1.1).
+    respondent : numpy.ndarray of bool
+        Per active resident: answered the survey (or has a program affinity); O2
+        raises the smallest affinity among these only (SPEC 1.1).
     capacity, min_load : numpy.ndarray of int64
         Per active coach.
     required : dict of int to int
         Resident position -> coach position of a ``require`` request; the
         resident's other arcs are already removed.
+    as_of : datetime.date or None
+        A re-plan's date, from which R7 judges whether pairs can meet.
     """
 
     program: Program
@@ -54,10 +61,12 @@ class MatchingProblem:
     coach: IntArray
     affinity: IntArray
     kept: BoolArray
+    respondent: BoolArray
     capacity: IntArray
     min_load: IntArray
     required: dict[int, int]
     allow_unmatched: bool
+    as_of: date | None = None
 
     @property
     def n_residents(self) -> int:
@@ -70,6 +79,11 @@ class MatchingProblem:
     @property
     def n_arcs(self) -> int:
         return len(self.resident)
+
+    @property
+    def fair(self) -> bool:
+        """Whether O2 applies: ``fairness = "maxmin"`` and someone answered the survey."""
+        return self.program.policy.fairness == "maxmin" and bool(self.respondent.any())
 
     def level_weights(self) -> tuple[int, int]:
         """Exact lexicographic multipliers (W1 for O1, W3 for O3; O4 has weight 1).
@@ -85,7 +99,9 @@ class MatchingProblem:
         return w1, w3
 
 
-def build_problem(program: Program, *, allow_unmatched: bool = False) -> MatchingProblem:
+def build_problem(
+    program: Program, *, allow_unmatched: bool = False, as_of: date | None = None
+) -> MatchingProblem:
     """Gather the arcs and data of ``program``'s matching problem.
 
     Examples
@@ -96,7 +112,7 @@ def build_problem(program: Program, *, allow_unmatched: bool = False) -> Matchin
     (60, 20, True)
     """
     index = program.index
-    elig = eligibility(program)
+    elig = eligibility(program, as_of=as_of)
     matrix = affinity_matrix(program)
     residents = np.flatnonzero(index.active_residents).astype(np.int64)
     coaches = np.flatnonzero(index.active_coaches).astype(np.int64)
@@ -116,10 +132,11 @@ def build_problem(program: Program, *, allow_unmatched: bool = False) -> Matchin
             allowed[r, c] = keep
     arc_r, arc_c = np.nonzero(allowed)
     current = np.full(len(residents), -1, dtype=np.int64)
+    moving = changing(program)
     for k, row in enumerate(residents):
-        current_id = program.residents[row].current_coach_id
-        if current_id is not None:
-            current[k] = coach_pos.get(index.coach[current_id], -1)
+        resident = program.residents[row]
+        if resident.current_coach_id is not None and resident.resident_id not in moving:
+            current[k] = coach_pos.get(index.coach[resident.current_coach_id], -1)
     kept = (
         (current[arc_r] == arc_c)
         if program.policy.keep_current
@@ -135,8 +152,10 @@ def build_problem(program: Program, *, allow_unmatched: bool = False) -> Matchin
         coach=arc_c.astype(np.int64),
         affinity=matrix[residents[arc_r], coaches[arc_c]],
         kept=kept,
+        respondent=respondents(program)[residents],
         capacity=index.capacity[coaches],
         min_load=index.min_load[coaches],
         required=fixed,
         allow_unmatched=allow_unmatched,
+        as_of=as_of,
     )

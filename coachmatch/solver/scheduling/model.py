@@ -43,41 +43,66 @@ __all__ = ["alone", "solve_coach"]
 def solve_coach(task: CoachTask, *, use_plans: bool = True) -> CoachResult:
     """Plan one coach's pairs (runs in a worker process; pure data in and out).
 
-    First, each pair's own least-travel plan (:func:`coachmatch.solver.bounds.pair_plan`):
-    when the coach can hold all of them in distinct slots, their travel equals the
-    proven floor and the plan is optimal. Otherwise (or with ``use_plans=False``), the
-    CP-SAT model: each pair has up to K meetings (K enough for the horizon at the shortest gap),
-    meeting k an optional interval on the half-hour grid whose start ranges over the
-    pair's common free slots. The coach's intervals never overlap; consecutive
-    meetings of a pair are ``shortest``..``longest`` days apart; the first falls in
-    the first ``first_by`` days and the last within ``longest`` days of the end.
-    Travel is the day's least in-person travel unless the meeting is virtual.
+    As many pairs as possible are fully planned (SPEC 1.1), then travel is the least,
+    then the tie-breaks. A pair with no plan even alone (its own dynamic program,
+    :func:`.pair_plan.pair_lower_bound`, finds none) cannot be planned at all. For the
+    others: first, each pair's own least-travel plan; when the coach can hold all of
+    them in distinct slots, every pair is planned at the proven travel floor, which is
+    optimal. Otherwise (or with ``use_plans=False``), the CP-SAT model: each pair is
+    planned or not; a planned pair has up to K meetings (K enough for the horizon at
+    the shortest gap), meeting k an optional interval on the half-hour grid whose start
+    ranges over the pair's common free slots. The coach's intervals never overlap;
+    consecutive meetings of a pair are ``shortest``..``longest`` days apart; the first
+    falls in its window and the last within ``longest`` days of the end. Travel is the
+    day's least in-person travel unless the meeting is virtual. The objective counts
+    a pair left unplanned above any travel (an exact weight: more than all travel).
 
     Examples
     --------
     >>> from coachmatch.datasets import synthetic
     >>> import coachmatch
     >>> program = synthetic("small")
+    >>> from coachmatch.solver.scheduling import build_tasks
     >>> tasks = build_tasks(program, coachmatch.match(program))
     >>> result = solve_coach(tasks[0])
-    >>> result.infeasible, len(result.meetings) > 0
-    (False, True)
+    >>> result.unplanned, len(result.meetings) > 0
+    ([], True)
     """
-    quick = _from_pair_plans(task) if use_plans else None
-    if quick is not None:
-        return quick
+    floors = task.pair_floors
+    if len(floors) != len(task.pairs):
+        floors = tuple(pair_lower_bound(pair, task) for pair in task.pairs)
+    alone = [p for p, floor in enumerate(floors) if not math.isfinite(floor)]
+    candidates = [p for p, floor in enumerate(floors) if math.isfinite(floor)]
+    if use_plans:
+        quick = _from_pair_plans(task, candidates)
+        if quick is not None:
+            quick.unplanned = alone
+            return quick
+    out = _solve_model(task, candidates, floors)
+    out.unplanned = sorted(alone + out.unplanned)
+    if not out.optimal:
+        _fill_in(task, out)
+    return out
+
+
+def _solve_model(task: CoachTask, candidates: list[int], floors: Sequence[float]) -> CoachResult:
+    """The CP-SAT model over the pairs that can be planned alone."""
     model = cp_model.CpModel()
     out = CoachResult(task.coach_id)
+    if not candidates:
+        return out
     intervals = []
     travel_terms = []
     dropped_terms = []
     added_terms = []
-    plan: list[list[tuple[Any, Any, Any, Any, list[Any]]]] = []
+    planned: dict[int, Any] = {}
+    plan: dict[int, list[tuple[Any, Any, Any, Any, list[Any]]]] = {}
     last_day = task.n_days - 1
-    for p, pair in enumerate(task.pairs):
-        if not pair.starts and pair.must_meet:
-            out.infeasible = True
-            return out
+    for p in candidates:
+        pair = task.pairs[p]
+        is_planned = planned[p] = model.new_bool_var(f"planned{p}")
+        if not pair.must_meet:
+            model.add(is_planned == 1)  # the meetings already held suffice
         days_free = sorted({u // SLOTS_PER_DAY for u in pair.starts}) or [0]
         count = last_day // task.shortest + 1
         worst = max([c for c in pair.cost if c >= 0] + [t for _, _, t in pair.keep], default=0)
@@ -85,10 +110,14 @@ def solve_coach(task: CoachTask, *, use_plans: bool = True) -> CoachResult:
         cost_table = [max(c, 0) for c in pair.cost]
         meetings = []
         kept_as: list[list[Any]] = [[] for _ in pair.keep]
+        pair_travel = []
         for k in range(count):
             present = model.new_bool_var(f"p{p}_{k}")
-            if k == 0 and pair.must_meet:
-                model.add(present == 1)  # the pair meets at least once more
+            if k == 0:
+                if pair.must_meet:
+                    model.add(present == is_planned)  # a planned pair meets at least once more
+                else:
+                    model.add_implication(present, is_planned)
             start = model.new_int_var_from_domain(
                 cp_model.Domain.from_values(list(pair.starts) or [0]), f"u{p}_{k}"
             )
@@ -129,8 +158,9 @@ def solve_coach(task: CoachTask, *, use_plans: bool = True) -> CoachResult:
             model.add(travel == cost_k).only_enforce_if(chosen_place)
             model.add(travel == 0).only_enforce_if(virtual)
             model.add(travel == 0).only_enforce_if(present.negated())
-            travel_terms.append(travel)
+            pair_travel.append(travel)
             meetings.append((present, start, day, virtual, is_kept))
+        travel_terms.extend(pair_travel)
         for flags in kept_as:
             dropped = model.new_bool_var("")
             model.add(sum(flags) + dropped == 1)
@@ -149,23 +179,29 @@ def solve_coach(task: CoachTask, *, use_plans: bool = True) -> CoachResult:
             numerator, denominator = task.share
             virtual_count = pair.past_virtual + sum(m[3] for m in meetings)
             held = pair.past_count + sum(m[0] for m in meetings)
-            model.add(denominator * virtual_count <= numerator * held)
+            model.add(denominator * virtual_count <= numerator * held).only_enforce_if(is_planned)
             if pair.in_person_first:
                 model.add(meetings[0][3] == 0)
-        plan.append(meetings)
+        # the pair's own least travel bounds its travel from below (.pair_plan): with
+        # it, a plan that reaches the bounds is proven optimal at once
+        model.add(sum(pair_travel) >= math.floor(floors[p])).only_enforce_if(is_planned)
+        plan[p] = meetings
     model.add_no_overlap(intervals)
     total = sum(travel_terms)
-    # the pairs' own least travel bounds the coach's from below (solver.bounds): with
-    # it, a plan that reaches the bound is proven optimal at once
-    model.add(total >= task.travel_floor)
     if dropped_terms:
         # re-planning (SPEC §5): keep the previous meetings first, then the least
         # travel, then the fewest meetings added (each one a change for two people)
         per_travel = len(added_terms) + 1
         per_drop = per_travel * (sum(_upper(t) for t in travel_terms) + 1)
-        objective = per_drop * sum(dropped_terms) + per_travel * total + sum(added_terms)
+        rest = per_drop * sum(dropped_terms) + per_travel * total + sum(added_terms)
+        rest_most = per_drop * len(dropped_terms) + per_travel * (per_drop // per_travel - 1)
+        rest_most += len(added_terms)
     else:
-        objective = total
+        rest = total
+        rest_most = sum(_upper(t) for t in travel_terms)
+    # SPEC 1.1: as many pairs planned as possible first; a pair outweighs all the rest
+    unplanned = len(candidates) - sum(planned.values())
+    objective = (rest_most + 1) * unplanned + rest
     model.minimize(objective)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
@@ -173,23 +209,26 @@ def solve_coach(task: CoachTask, *, use_plans: bool = True) -> CoachResult:
     solver.parameters.max_time_in_seconds = task.time_limit
     solver.parameters.max_deterministic_time = task.deterministic_time
     status = solver.solve(model)
-    if status == cp_model.INFEASIBLE:
-        out.infeasible = True
-        return out
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        # leaving every pair unplanned is always a solution; not finding one is a limit
         raise RuntimeError(
             f"scheduling {task.coach_id}: no schedule found within the limits "
             f"({solver.status_name(status)})"
         )
     travel_value = sum(solver.value(t) for t in travel_terms)
+    every = all(solver.value(v) for v in planned.values())
+    floor = sum(math.floor(floors[p]) for p in candidates)
     out.optimal = status == cp_model.OPTIMAL or (
-        not dropped_terms and travel_value <= task.travel_floor
+        every and not dropped_terms and travel_value <= floor
     )
     if out.optimal:
         solver = _gaps_near_the_middle(model, task, plan, objective, solver)
     chosen: list[_Chosen] = []
-    for p, meetings in enumerate(plan):
+    for p, meetings in plan.items():
         pair = task.pairs[p]
+        if not solver.value(planned[p]):
+            out.unplanned.append(p)
+            continue
         for present, start, day, virtual, is_kept in meetings:
             if not solver.value(present):
                 continue
@@ -208,10 +247,45 @@ def solve_coach(task: CoachTask, *, use_plans: bool = True) -> CoachResult:
     return out
 
 
+def taken_slots(task: CoachTask, meetings: Sequence[tuple[int, int, int, str, int]]) -> set[int]:
+    """Every half-hour unit (day * 48 + slot) the coach's meetings cover."""
+    return {d * SLOTS_PER_DAY + s + k for _, d, s, _, _ in meetings for k in range(task.length)}
+
+
+def free_starts(pair: PairTask, task: CoachTask, taken: set[int]) -> tuple[int, ...]:
+    """The pair's start units whose whole meeting avoids the ``taken`` units."""
+    return tuple(u for u in pair.starts if not any(u + k in taken for k in range(task.length)))
+
+
+def _fill_in(task: CoachTask, out: CoachResult) -> None:
+    """When the plan is not proven best, add any unplanned pair whose own plan fits in the
+    coach's remaining free time (its meetings never move another pair's)."""
+    for p in list(out.unplanned):
+        pair = task.pairs[p]
+        if not pair.must_meet or pair.planned_before:
+            continue
+        narrowed = replace(pair, starts=free_starts(pair, task, taken_slots(task, out.meetings)))
+        travel, days = pair_plan(narrowed, task)
+        if not math.isfinite(travel):
+            continue
+        chosen: list[_Chosen] = [
+            (p, d, VIRTUAL, 0, None) if virtual else (p, d, pair.site[d], pair.cost[d], None)
+            for d, virtual in days
+        ]
+        solo = replace(
+            task, pairs=tuple(narrowed if q == p else x for q, x in enumerate(task.pairs))
+        )
+        arranged = _arrange(solo, chosen)
+        if arranged is None:
+            continue
+        out.meetings = sorted(out.meetings + arranged)
+        out.unplanned.remove(p)
+
+
 def _gaps_near_the_middle(
     model: cp_model.CpModel,
     task: CoachTask,
-    plan: list[list[tuple[Any, Any, Any, Any, list[Any]]]],
+    plan: dict[int, list[tuple[Any, Any, Any, Any, list[Any]]]],
     objective: Any,
     solved: cp_model.CpSolver,
 ) -> cp_model.CpSolver:
@@ -220,14 +294,14 @@ def _gaps_near_the_middle(
     holding the better plan (the first one's when the second solve finds none)."""
     best = round(solved.objective_value)
     model.clear_hints()  # type: ignore[no-untyped-call]
-    for meetings in plan:
+    for meetings in plan.values():
         for present, start, day, virtual, is_kept in meetings:
             for var in (present, start, day, virtual, *is_kept):
                 model.add_hint(var, solved.value(var))
     model.add(objective == best)
     middle_twice = task.shortest + task.longest
     deviations = []
-    for meetings in plan:
+    for meetings in plan.values():
         for (_, _, d0, _, _), (p1, _, d1, _, _) in itertools.pairwise(meetings):
             deviation = model.new_int_var(0, 2 * task.longest, "")
             model.add(deviation >= 2 * (d1 - d0) - middle_twice).only_enforce_if(p1)
@@ -245,8 +319,19 @@ def _gaps_near_the_middle(
 
 
 def _upper(var: Any) -> int:
-    """The upper bound of an integer variable's domain."""
-    return int(var.proto.domain[-1])
+    """The upper bound of an integer variable's domain.
+
+    (The proto's repeated field does not take negative indices: ``domain[-1]`` reads
+    element 0 in OR-Tools 9.15, so the last element is addressed by its position.)
+
+    Examples
+    --------
+    >>> model = cp_model.CpModel()
+    >>> _upper(model.new_int_var(0, 37, "x"))
+    37
+    """
+    domain = var.proto.domain
+    return int(domain[len(domain) - 1])
 
 
 def _preference(task: CoachTask, day: int, slot: int) -> tuple[int, int]:
@@ -291,18 +376,19 @@ def _kept_plan(p: int, pair: PairTask, task: CoachTask) -> list[_Chosen] | None:
     return None
 
 
-def _from_pair_plans(task: CoachTask) -> CoachResult | None:
-    """Each pair's own least-travel plan, if the coach can hold them all.
+def _from_pair_plans(task: CoachTask, candidates: list[int]) -> CoachResult | None:
+    """Each candidate pair's own least-travel plan, if the coach can hold them all.
 
     A pair whose previous meetings all still hold keeps them (re-planning); any other
-    pair takes its least-travel plan. Together these cost the least possible (the
-    travel floor, plus what the kept meetings cost), so when the coach's meetings on
-    every day fit into distinct slots the result is optimal without a solver. None
-    when some pair needs the solver (some previous meetings no longer hold) or some
-    day's meetings cannot be placed.
+    pair takes its least-travel plan. Together these plan every pair that can be
+    planned at all, at the least travel possible (the travel floor, plus what the kept
+    meetings cost), so when the coach's meetings on every day fit into distinct slots
+    the result is optimal without a solver. None when some pair needs the solver (some
+    previous meetings no longer hold) or some day's meetings cannot be placed.
     """
     chosen: list[_Chosen] = []
-    for p, pair in enumerate(task.pairs):
+    for p in candidates:
+        pair = task.pairs[p]
         if pair.planned_before:
             kept = _kept_plan(p, pair, task)
             if kept is None:
@@ -375,6 +461,7 @@ def alone(task: CoachTask, pair: PairTask) -> CoachTask:
     >>> from coachmatch.datasets import synthetic
     >>> import coachmatch
     >>> program = synthetic("small")
+    >>> from coachmatch.solver.scheduling import build_tasks
     >>> task = build_tasks(program, coachmatch.match(program))[0]
     >>> len(alone(task, task.pairs[0]).pairs)
     1

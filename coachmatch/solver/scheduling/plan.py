@@ -17,6 +17,7 @@ meetings.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import time
@@ -30,9 +31,8 @@ from coachmatch.exceptions import InfeasibleError
 from coachmatch.models import Program
 from coachmatch.results import Matching, Schedule
 from coachmatch.solver.scheduling.model import solve_coach
-from coachmatch.solver.scheduling.pair_plan import travel_lower_bound
 from coachmatch.solver.scheduling.replan import read_previous
-from coachmatch.solver.scheduling.result import pair_reasons, schedule_result
+from coachmatch.solver.scheduling.result import schedule_result, unplanned_pairs
 from coachmatch.solver.scheduling.tasks import CoachResult, CoachTask, build_tasks, matched_pairs
 
 __all__ = ["schedule"]
@@ -51,6 +51,7 @@ def schedule(
     executor: Executor | None = None,
     allow_partial: bool = False,
     progress: Callable[[str], None] | None = None,
+    cache: dict[CoachTask, CoachResult] | None = None,
 ) -> Schedule:
     """Plan every pair's meetings over the horizon with the least travel (SPEC §5).
 
@@ -76,9 +77,15 @@ def schedule(
         Runs the per-coach models; default: a process pool with one worker per core
         (in-process for a single coach). Results are merged in coach order.
     allow_partial : bool, default False
-        Plan every pair that can be planned and list the others, instead of raising.
+        Return the plan with the pairs that could not be planned listed in
+        ``Schedule.unplanned`` (status ``"partial"``), instead of raising. Either way
+        each coach plans as many of their pairs as possible, then the least travel.
     progress : callable, optional
         Receives a line per coach solved (also logged to ``coachmatch``).
+    cache : dict, optional
+        Kept by the caller between calls: a coach whose task (pairs, free time,
+        policy) is unchanged since an earlier call is not solved again. The batch
+        run uses it when it re-schedules after re-matching a few residents.
 
     Returns
     -------
@@ -87,7 +94,8 @@ def schedule(
     Raises
     ------
     InfeasibleError
-        When some pair cannot meet under S1-S4, with a reason per pair.
+        When some pair cannot be planned under S1-S4 (and not ``allow_partial``),
+        with a reason per pair naming dates and causes.
     ValueError
         When ``previous`` is given without ``as_of``, or is not a meetings table.
 
@@ -114,21 +122,19 @@ def schedule(
         else None
     )
     tasks = build_tasks(program, matching, history=history)
-    results = _run(tasks, executor, progress)
-    problems: list[str] = []
-    for task, result in zip(tasks, results, strict=True):
-        if result.infeasible:
-            problems.extend(pair_reasons(program, task))
-    if problems and not allow_partial:
-        raise InfeasibleError(problems, "schedule")
-    planned = [task for task, result in zip(tasks, results, strict=True) if not result.infeasible]
-    bound = travel_lower_bound(planned)
+    results = _run(tasks, executor, progress, cache)
+    unplanned = [
+        item
+        for task, result in zip(tasks, results, strict=True)
+        for item in unplanned_pairs(program, task, result)
+    ]
+    if unplanned and not allow_partial:
+        raise InfeasibleError([why for _, _, why in unplanned], "schedule")
     return schedule_result(
         program,
         tasks,
         results,
-        problems,
-        bound,
+        unplanned,
         time.perf_counter() - started,
         history,
         matched_pairs(matching),
@@ -136,19 +142,29 @@ def schedule(
 
 
 def _run(
-    tasks: Sequence[CoachTask], executor: Executor | None, progress: Callable[[str], None] | None
+    tasks: Sequence[CoachTask],
+    executor: Executor | None,
+    progress: Callable[[str], None] | None,
+    cache: dict[CoachTask, CoachResult] | None = None,
 ) -> list[CoachResult]:
     def note(message: str) -> None:
         log.info(message)
         if progress is not None:
             progress(message)
 
-    if executor is None and len(tasks) > 1 and (os.cpu_count() or 1) > 1:
+    known = cache if cache is not None else {}
+    todo = [task for task in tasks if task not in known]
+    if executor is None and len(todo) > 1 and (os.cpu_count() or 1) > 1:
         with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
-            return _collect(pool, tasks, note)
-    if executor is None:
-        return [_noted(solve_coach(task), note) for task in tasks]
-    return _collect(executor, tasks, note)
+            solved = _collect(pool, todo, note)
+    elif executor is None:
+        solved = [_noted(solve_coach(task), note) for task in todo]
+    else:
+        solved = _collect(executor, todo, note)
+    fresh = dict(zip(todo, solved, strict=True))
+    if cache is not None:
+        cache.update(fresh)
+    return [fresh[task] if task in fresh else copy.deepcopy(known[task]) for task in tasks]
 
 
 def _collect(
@@ -159,6 +175,8 @@ def _collect(
 
 
 def _noted(result: CoachResult, note: Callable[[str], None]) -> CoachResult:
-    state = "infeasible" if result.infeasible else f"{len(result.meetings)} meetings"
+    state = f"{len(result.meetings)} meetings"
+    if result.unplanned:
+        state += f", {len(result.unplanned)} pairs not planned"
     note(f"scheduled {result.coach_id}: {state}")
     return result

@@ -3,86 +3,134 @@ with its reason."""
 
 from __future__ import annotations
 
-import itertools
+import math
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from coachmatch.constraints.meetings import MEETING_COLUMNS
+from coachmatch.constraints.r7_can_meet import unmet_reason
 from coachmatch.models import Program
 from coachmatch.results import Schedule
-from coachmatch.solver.scheduling.model import alone, solve_coach
+from coachmatch.solver.scheduling.pair_plan import pair_lower_bound, pair_plan
 from coachmatch.solver.scheduling.replan import History, meeting_id, merge
-from coachmatch.solver.scheduling.tasks import CoachResult, CoachTask
+from coachmatch.solver.scheduling.tasks import CoachResult, CoachTask, PairTask
 from coachmatch.timegrid import SLOTS_PER_DAY, TimeGrid
 
-__all__ = ["pair_reasons", "schedule_result"]
+__all__ = ["schedule_result", "unplanned_pairs"]
+
+_LIST = 6  # weeks listed before "and N more"
 
 
-def pair_reasons(program: Program, task: CoachTask) -> list[str]:
-    """Why a coach's pairs cannot all be planned: each pair alone, then the coach."""
-    reasons = []
-    start = program.start
+def unplanned_pairs(
+    program: Program, task: CoachTask, result: CoachResult
+) -> list[tuple[str, str, str]]:
+    """(resident_id, coach_id, reason) of every pair of this coach left without meetings.
 
-    def on(day: int) -> date:
-        return start + timedelta(days=day)
-
-    for pair in task.pairs:
-        if not solve_coach(alone(task, pair)).infeasible:
-            continue
-        names = f"{pair.resident_id} and {pair.coach_id}"
-        days = sorted({u // SLOTS_PER_DAY for u in pair.starts})
-        due = [d for d in days if pair.first_from <= d <= pair.first_by]
-        what = "next" if pair.past_count else "first"
-        if not days:
-            reasons.append(f"{names} have no common free time in the horizon")
-        elif not due:
-            reasons.append(
-                f"{names} have no common free time from {on(max(pair.first_from, 0))} to "
-                f"{on(pair.first_by)}, when their {what} meeting is due"
-                + "".join(
-                    f"; their next common free day is {on(d)}" for d in days if d > pair.first_by
-                )[: len("; their next common free day is 2026-01-01")]
-            )
-        else:
-            gaps = [(a, b) for a, b in itertools.pairwise(days) if b - a > task.longest]
-            if gaps:
-                a, b = gaps[0]
-                reasons.append(
-                    f"{names} have no common free time from {on(a + 1)} to {on(b - 1)}, "
-                    f"longer than the {task.longest}-day cadence allows"
-                )
-            else:
-                reasons.append(
-                    f"{names} cannot meet every {task.shortest}-{task.longest} "
-                    "days on their common free days"
-                )
-    if not reasons:
-        reasons.append(
-            f"{task.coach_id}'s {len(task.pairs)} pairs can each be planned but not "
-            "all together: too few free slots for the coach's meetings"
+    The reason names dates and causes (SPEC 1.1): either the pair alone has no plan
+    (the sentence of R7), or it competes with named coachees of the same coach for
+    the coach's time in named weeks.
+    """
+    found = []
+    for p in result.unplanned:
+        pair = task.pairs[p]
+        floor = (
+            task.pair_floors[p]
+            if len(task.pair_floors) == len(task.pairs)
+            else pair_lower_bound(pair, task)
         )
-    return reasons
+        if math.isfinite(floor):
+            why = _competing(program, task, result, p)
+        else:
+            why = _alone(program, task, pair)
+        found.append((pair.resident_id, pair.coach_id, why))
+    return found
+
+
+def _alone(program: Program, task: CoachTask, pair: PairTask) -> str:
+    """Why the pair has no plan even without the coach's other coachees."""
+    names = f"{pair.resident_id} and {pair.coach_id}"
+    if task.virtual_only and not pair.virtual_ok:
+        return (
+            f'{names} cannot meet: meetings are virtual only (policy virtual = "only") '
+            f"and {pair.coach_id} does not meet virtually (virtual_ok = false)"
+        )
+    free = np.zeros(task.n_days, dtype=bool)
+    free[np.unique(np.asarray(pair.starts, dtype=np.int64) // SLOTS_PER_DAY)] = True
+    in_person = free & (np.asarray(pair.cost) >= 0) & (not task.virtual_only)
+    virtual = free & pair.virtual_ok
+    share = task.share[0] / task.share[1]
+    return unmet_reason(
+        names,
+        in_person,
+        virtual,
+        day0=program.start,
+        first_from=pair.first_from,
+        first_by=pair.first_by,
+        shortest=task.shortest,
+        longest=task.longest,
+        share=share,
+        in_person_first=pair.in_person_first,
+        what="next" if pair.past_count else "first",
+    )
+
+
+def _competing(program: Program, task: CoachTask, result: CoachResult, p: int) -> str:
+    """Why a pair that can meet alone was left out: whose meetings take its times, when."""
+    pair = task.pairs[p]
+    names = f"{pair.resident_id} and {pair.coach_id}"
+    owner: dict[int, int] = {}
+    for q, d, s, _, _ in result.meetings:
+        for k in range(task.length):
+            owner[d * SLOTS_PER_DAY + s + k] = q
+    by_day: dict[int, list[int]] = {}
+    for u in pair.starts:
+        by_day.setdefault(u // SLOTS_PER_DAY, []).append(u)
+    blocked: dict[int, set[int]] = {}
+    for day, units in by_day.items():
+        takers = [{owner[u + k] for k in range(task.length) if u + k in owner} for u in units]
+        if all(takers):
+            blocked[day] = set().union(*takers)
+    if not blocked:
+        return (
+            f"{names} can meet on their own, but no plan fitting them between "
+            f"{pair.coach_id}'s other meetings was found within the solver's limits"
+        )
+    _, own = pair_plan(pair, task)
+    focus = [d for d, _ in own if d in blocked] or sorted(blocked)
+    rivals = sorted({task.pairs[q].resident_id for d in focus for q in blocked[d]})
+    weeks = sorted({program.start + timedelta(days=d - (task.weekday0 + d) % 7) for d in focus})
+    shown = ", ".join(str(w) for w in weeks[:_LIST])
+    more = f" and {len(weeks) - _LIST} more" if len(weeks) > _LIST else ""
+    return (
+        f"{names} can meet on their own, but not besides {pair.coach_id}'s other "
+        f"coachees: every time that suits them is taken by {pair.coach_id}'s meetings "
+        f"with {', '.join(rivals)} in the weeks of {shown}{more}"
+    )
 
 
 def schedule_result(
     program: Program,
     tasks: Sequence[CoachTask],
     results: Sequence[CoachResult],
-    problems: list[str],
-    bound: int | None,
+    unplanned: list[tuple[str, str, str]],
     runtime: float,
     history: History | None,
     pairs: list[tuple[str, str]],
 ) -> Schedule:
+    """Merge the coaches' results, in coach order, into one :class:`Schedule`."""
     grid = TimeGrid.of(program)
     minutes = program.policy.meeting_minutes
     planned: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    floor = 0.0
     for task, result in zip(tasks, results, strict=True):
-        if result.infeasible:
-            continue
+        floors = task.pair_floors
+        if len(floors) != len(task.pairs):
+            floors = tuple(pair_lower_bound(pair, task) for pair in task.pairs)
+        floor += sum(f for p, f in enumerate(floors) if p not in result.unplanned)
         for p, d, s, site, cost in sorted(result.meetings):
             pair = task.pairs[p]
             start = pd.Timestamp(grid.slot_start(d, s))
@@ -99,6 +147,7 @@ def schedule_result(
                     "status": "scheduled",
                 }
             )
+    bound: int | None = round(floor)
     changes = None
     starts: dict[tuple[str, str], date] = {}
     ends: dict[tuple[str, str], date] = {}
@@ -111,22 +160,25 @@ def schedule_result(
     else:
         rows, changes, starts, ends = merge(program, history, planned, pairs)
         held = sum(r["travel_minutes"] for r in history.carried if r["status"] != "cancelled")
-        bound = None if bound is None else bound + held
+        bound = round(floor) + held
     meetings = pd.DataFrame(rows, columns=list(MEETING_COLUMNS))
     if len(meetings):
         meetings = meetings.sort_values(
             ["start", "coach_id", "resident_id", "meeting_id"], kind="stable"
         ).reset_index(drop=True)
-    optimal = all(r.optimal for r in results if not r.infeasible)
+    optimal = all(r.optimal for r in results)
     scheduled = meetings[meetings["status"] != "cancelled"]
+    left = pd.DataFrame(unplanned, columns=["resident_id", "coach_id", "reason"], dtype=object)
     return Schedule(
         program=program,
         meetings=meetings,
-        status="optimal" if optimal else "feasible",
+        status="partial" if len(left) else ("optimal" if optimal else "feasible"),
         travel_total=int(scheduled["travel_minutes"].sum()) if len(scheduled) else 0,
         travel_lower_bound=bound,
-        problems=problems,
+        problems=[str(why) for why in left["reason"]],
         runtime=runtime,
+        unplanned=left,
+        pairs_asked=len(pairs),
         starts=starts,
         ends=ends,
         changes=changes,

@@ -10,6 +10,7 @@ place of least in-person travel (S4), and the cadence window of its first meetin
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
@@ -78,12 +79,17 @@ class CoachTask:
 
 @dataclass
 class CoachResult:
-    """The meetings of one coach's pairs: (pair index, day, slot, site_id, travel)."""
+    """The meetings of one coach's pairs: (pair index, day, slot, site_id, travel).
+
+    ``unplanned`` lists the pairs (indices into the task's pairs) left without
+    meetings; ``optimal`` says the planned count is the most possible and their
+    travel the least (proven).
+    """
 
     coach_id: str
     meetings: list[tuple[int, int, int, str, int]] = field(default_factory=list)
     optimal: bool = True
-    infeasible: bool = False
+    unplanned: list[int] = field(default_factory=list)
 
 
 def _pair_task(
@@ -198,7 +204,7 @@ def _round_trips(matrix: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 
 def build_tasks(
     program: Program,
-    matching: Matching,
+    matching: Matching | Sequence[tuple[str, str]],
     *,
     time_limit: float | None = None,
     deterministic_time: float = 20.0,
@@ -206,6 +212,7 @@ def build_tasks(
 ) -> list[CoachTask]:
     """One task per coach with coachees, in the program's coach order.
 
+    ``matching`` is a :class:`~coachmatch.Matching` or (resident_id, coach_id) pairs.
     With a ``history`` (re-planning), the pairs plan from its as-of date on, knowing
     the meetings already held and the previous meetings that still hold.
     """
@@ -215,7 +222,8 @@ def build_tasks(
     share = Fraction(policy.max_virtual_share).limit_denominator(1000)
     free: dict[str, Any] = {}
     by_coach: dict[str, list[str]] = {}
-    for r, c in matched_pairs(matching):
+    pairs_given = matched_pairs(matching) if isinstance(matching, Matching) else list(matching)
+    for r, c in pairs_given:
         by_coach.setdefault(c, []).append(r)
     tasks = []
     for coach in program.coaches:

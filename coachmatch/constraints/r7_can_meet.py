@@ -1,0 +1,777 @@
+"""R7 can meet — hard (when ``policy.must_meet``, the default; SPEC 1.1).
+
+Rule: a coach may coach a resident only if the pair, taken alone, has a meeting plan
+that satisfies S1–S4 from the pair's start (the horizon start, or the as-of date of a
+re-plan) to the horizon end: both free at the same time on enough days, on the
+resident's rotation days, at the cadence of S2, and under the virtual policy (with
+``virtual = "only"`` a coach whose ``virtual_ok`` is false cannot meet at all). The
+coach's other coachees are ignored here; the scheduler deals with them.
+Why: a pair that can never meet is no coaching relationship. Made anyway, it fails at
+scheduling time, after the matching has used up the coach's place.
+
+Forbids pairs: an eligibility mask like R2's, computed for every candidate pair at
+once. With ``must_meet = false`` such pairs are allowed and a
+:class:`~coachmatch.Matching` lists the ones it made (``cannot_meet``).
+
+How it is computed (all pairs at once, numpy, no loop over pairs):
+
+1. Each person's free half-hours are a weekly pattern (48 slot bits per weekday, from
+   their availability windows or the policy's workday) minus busy time; busy time
+   touches few days, so it is kept as sparse exceptions (day, busy slot bits).
+2. A pair can start a meeting on a day when the AND of the two slot masks has
+   ``ceil(meeting_minutes / 30)`` consecutive bits; for an ordinary day that depends
+   only on the weekday, so a pair's free days are a 365-bit set: its free weekdays,
+   AND the resident's rotation days, with the exception days recomputed exactly.
+   Days are in person where a place exists (the coach's home site, or the rotation
+   site with known travel) and virtual where the policy and ``virtual_ok`` allow.
+3. Most pairs meet often: if their in-person days leave no run of
+   ``cadence_days[1] - cadence_days[0] + 1`` days without one, a plan exists (a new
+   meeting always fits the next cadence window), and there is one in the first window.
+4. The others go through the S2 reachability recursion, vectorized over pairs:
+   ``best[d] = weight[d] + max(best[d - cadence_days[1] .. d - cadence_days[0]])``,
+   the first meeting in its window, the last within ``cadence_days[1]`` days of the
+   end. Each in-person meeting weighs ``p`` and each virtual one ``-(q - p)`` for a
+   virtual share of ``p / q``, so a plan meets ``max_virtual_share`` exactly when its
+   total weight is at least 0; the recursion finds the largest total.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import date, timedelta
+from fractions import Fraction
+
+import numpy as np
+import numpy.typing as npt
+
+from coachmatch.constraints.base import Mask, Pairs, Violation
+from coachmatch.models import WEEKDAYS, Program
+from coachmatch.timegrid import SLOT_MINUTES, SLOTS_PER_DAY, TimeGrid
+from coachmatch.travel import travel_matrix
+
+NAME = "R7 can meet"
+HARD = True
+
+__all__ = [
+    "HARD",
+    "NAME",
+    "FreeTime",
+    "can_meet",
+    "check",
+    "forbidden",
+    "pair_days",
+    "unmet_reason",
+    "why",
+]
+
+U64 = npt.NDArray[np.uint64]
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
+
+_ONE = np.uint64(1)
+_ALL_SLOTS = (1 << SLOTS_PER_DAY) - 1
+#: pairs per batch: bounds memory (a batch's day arrays are a few tens of MB)
+_BATCH = 1 << 15
+_NEG = -(2**30)  # "no plan" in the recursion; any real total is far above _NEG / 2
+
+
+# ---------------------------------------------------------------------------
+# Free time, per person, packed
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Busy:
+    """Sparse busy days of a group of people: CSR over people of (day, busy slot bits)."""
+
+    pointer: IntArray  # (people + 1,)
+    day: IntArray  # (entries,), ascending within a person
+    bits: U64  # (entries,)
+
+    def keys(self, n_days: int) -> IntArray:
+        """person * n_days + day of every entry, ascending (for lookups)."""
+        people = np.repeat(np.arange(len(self.pointer) - 1), np.diff(self.pointer))
+        out: IntArray = people * n_days + self.day
+        return out
+
+
+@dataclass(frozen=True)
+class FreeTime:
+    """Everyone's free time over the horizon, packed for pair intersections.
+
+    Built once per Program (:meth:`of`). Slot masks hold bit ``s`` for the half-hour
+    starting at ``s * 30`` minutes past local midnight.
+
+    Attributes
+    ----------
+    n_days : int
+    weekday : numpy.ndarray of int64, shape (days,)
+        Monday 0.
+    exists : numpy.ndarray of uint64, shape (days,)
+        Slots that exist that day (the hour skipped in spring does not).
+    resident_weekly, coach_weekly : numpy.ndarray of uint64, shape (people, 7)
+        Slots inside the person's availability windows, or the workday on weekdays.
+    on_rotation : numpy.ndarray of bool, shape (residents, days)
+        Days a resident may meet (all days for one without rotations).
+    site : numpy.ndarray of int64, shape (residents, days)
+        The rotation site's Program row each day, -1 where none.
+    """
+
+    n_days: int
+    weekday: IntArray
+    exists: U64
+    resident_weekly: U64
+    coach_weekly: U64
+    resident_busy: _Busy
+    coach_busy: _Busy
+    on_rotation: BoolArray
+    site: IntArray
+    coach_site: IntArray
+    coach_virtual_ok: BoolArray
+    trip_ok: BoolArray  # (sites, sites): a round trip between the two has a travel time
+    #: (words, 128): the days whose weekday is in each 7-bit set of weekdays
+    weekday_sets: U64
+    #: (words, residents): ``on_rotation`` as bitsets
+    rotation_bits: U64
+
+    @classmethod
+    def of(cls, program: Program) -> FreeTime:
+        """The free time of ``program``'s people (cached on the Program).
+
+        Examples
+        --------
+        >>> from coachmatch.datasets import synthetic
+        >>> free = FreeTime.of(synthetic("small"))
+        >>> free.n_days, free.resident_weekly.shape
+        (365, (60, 7))
+        """
+        cached: FreeTime = program.index.derived("r7_free_time", lambda: cls._build(program))
+        return cached
+
+    @classmethod
+    def _build(cls, program: Program) -> FreeTime:
+        grid = TimeGrid.of(program)
+        index = program.index
+        n_days = len(grid.days)
+        weekday = np.array([d.weekday() for d in grid.days], dtype=np.int64)
+        exists = _pack_slots(grid.starts >= 0)
+        weekly = _weekly(program)
+        n_res = len(index.resident_ids)
+        resident_weekly = weekly[:n_res]
+        coach_weekly = weekly[n_res:]
+        resident_busy, coach_busy = _split(_busy(program, grid, weekly, weekday, exists), n_res)
+        on_rotation = np.ones((n_res, n_days), dtype=bool)
+        site = np.full((n_res, n_days), -1, dtype=np.int64)
+        has = np.zeros(n_res, dtype=bool)
+        for rotation in program.rotations:
+            r = index.resident[rotation.resident_id]
+            if not has[r]:
+                has[r] = True
+                on_rotation[r] = False
+            first = max(grid.day_of(rotation.start), 0)
+            last = min(grid.day_of(rotation.end), n_days - 1)
+            if first <= last:
+                on_rotation[r, first : last + 1] = True
+                site[r, first : last + 1] = index.site[rotation.site_id]
+        matrix = travel_matrix(program)
+        trip_ok = (matrix >= 0) & (matrix.T >= 0)
+        np.fill_diagonal(trip_ok, True)
+        sets = np.arange(128)[:, None]
+        weekday_sets = _pack_days(((sets >> weekday[None, :]) & 1).astype(bool))
+        return cls(
+            n_days=n_days,
+            weekday=weekday,
+            exists=exists,
+            resident_weekly=resident_weekly,
+            coach_weekly=coach_weekly,
+            resident_busy=resident_busy,
+            coach_busy=coach_busy,
+            on_rotation=on_rotation,
+            site=site,
+            coach_site=index.coach_site,
+            coach_virtual_ok=np.array([c.virtual_ok for c in program.coaches], dtype=bool),
+            trip_ok=trip_ok,
+            weekday_sets=weekday_sets,
+            rotation_bits=_pack_days(on_rotation),
+        )
+
+
+def _pack_slots(grid: BoolArray) -> U64:
+    """(..., 48) booleans -> (...,) uint64 with bit s for slot s."""
+    weights = _ONE << np.arange(SLOTS_PER_DAY, dtype=np.uint64)
+    packed: U64 = (grid.astype(np.uint64) * weights).sum(axis=-1, dtype=np.uint64)
+    return packed
+
+
+def _window_bits(begin_minute: int, end_minute: int) -> int:
+    """Slots wholly inside [begin, end) (TimeGrid.weekly's rule)."""
+    first = -(-begin_minute // SLOT_MINUTES)
+    last = min(end_minute // SLOT_MINUTES, SLOTS_PER_DAY)  # exclusive
+    return ((1 << last) - (1 << first)) if last > first else 0
+
+
+def _weekly(program: Program) -> U64:
+    """(residents + coaches, 7) weekly slot masks, residents first, Program row order."""
+    index = program.index
+    n_res = len(index.resident_ids)
+    row = {**index.resident, **{k: n_res + v for k, v in index.coach.items()}}
+    weekly = np.zeros((len(row), 7), dtype=np.uint64)
+    listed = np.zeros(len(row), dtype=bool)
+    for w in program.availability:
+        k = row[w.person_id]
+        listed[k] = True
+        bits = _window_bits(w.start.hour * 60 + w.start.minute, w.end.hour * 60 + w.end.minute)
+        weekly[k, WEEKDAYS.index(w.weekday)] |= np.uint64(bits)
+    begin, end = program.policy.workday
+    workday = _window_bits(begin.hour * 60 + begin.minute, end.hour * 60 + end.minute)
+    weekly[np.ix_(~listed, np.arange(5))] = np.uint64(workday)
+    return weekly
+
+
+def _busy(program: Program, grid: TimeGrid, weekly: U64, weekday: IntArray, exists: U64) -> _Busy:
+    """Busy slot bits per person and day, where they take away some free slot."""
+    index = program.index
+    n_res = len(index.resident_ids)
+    n_days = len(grid.days)
+    row = {**index.resident, **{k: n_res + v for k, v in index.coach.items()}}
+    # local slots in time order; the skipped spring hour takes its neighbour's instant
+    flat = np.maximum.accumulate(grid.starts.ravel())
+    people, lows, highs = [], [], []
+    for interval in program.busy:
+        begin, end = int(interval.start.timestamp()), int(interval.end.timestamp())
+        people.append(row[interval.person_id])
+        lows.append(np.searchsorted(flat, begin - SLOT_MINUTES * 60, side="right"))
+        highs.append(np.searchsorted(flat, end, side="left"))
+    pointer = np.zeros(len(row) + 1, dtype=np.int64)
+    if not people:
+        return _Busy(pointer, np.zeros(0, np.int64), np.zeros(0, np.uint64))
+    person = np.asarray(people, dtype=np.int64)
+    low, high = np.asarray(lows, dtype=np.int64), np.asarray(highs, dtype=np.int64)
+    keep = high > low
+    person, low, high = person[keep], low[keep], high[keep]
+    # every busy slot: (person, flat slot), built as ranges
+    lengths = high - low
+    owner = np.repeat(person, lengths)
+    offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    slot = np.repeat(low, lengths) + offsets
+    key = np.unique(owner * (n_days * SLOTS_PER_DAY) + slot)
+    owner, slot = key // (n_days * SLOTS_PER_DAY), key % (n_days * SLOTS_PER_DAY)
+    day, within = slot // SLOTS_PER_DAY, slot % SLOTS_PER_DAY
+    day_key, first = np.unique(owner * n_days + day, return_index=True)
+    bits = np.bitwise_or.reduceat(_ONE << within.astype(np.uint64), first)
+    who, when = day_key // n_days, day_key % n_days
+    # only days where busy time takes a slot the person would otherwise offer
+    matters = (bits & weekly[who, weekday[when]] & exists[when]) != 0
+    who, when, bits = who[matters], when[matters], bits[matters]
+    np.add.at(pointer, who + 1, 1)
+    return _Busy(np.cumsum(pointer), when, bits)
+
+
+def _split(busy: _Busy, first_coach: int) -> tuple[_Busy, _Busy]:
+    """Residents' entries and coaches' entries, each numbered from 0."""
+    cut = busy.pointer[first_coach]
+    residents = _Busy(busy.pointer[: first_coach + 1], busy.day[:cut], busy.bits[:cut])
+    coaches = _Busy(busy.pointer[first_coach:] - cut, busy.day[cut:], busy.bits[cut:])
+    return residents, coaches
+
+
+# ---------------------------------------------------------------------------
+# Day sets as bitsets (words, pairs): bit d % 64 of word d // 64 is day d
+# ---------------------------------------------------------------------------
+
+
+def _words(n_days: int) -> int:
+    return -(-n_days // 64)
+
+
+def _pack_days(days: BoolArray) -> U64:
+    """(rows, n_days) booleans -> (words, rows) bitsets."""
+    rows, n = days.shape
+    padded = np.zeros((rows, _words(n) * 64), dtype=bool)
+    padded[:, :n] = days
+    packed = np.packbits(padded, axis=1, bitorder="little")
+    out: U64 = np.ascontiguousarray(packed.view("<u8").T.astype(np.uint64))
+    return out
+
+
+def _unpack_days(bits: U64, n_days: int) -> BoolArray:
+    """(words, rows) bitsets -> (n_days, rows) booleans."""
+    as_bytes = np.ascontiguousarray(bits.T).view(np.uint8)
+    days = np.unpackbits(as_bytes, axis=1, bitorder="little")[:, :n_days]
+    out: BoolArray = np.ascontiguousarray(days.T).astype(bool)
+    return out
+
+
+def _range_bits(n_days: int, first: int, last: int) -> U64:
+    """(words, 1) bitset of days first..last (inclusive, clipped to the horizon)."""
+    days = np.zeros((1, n_days), dtype=bool)
+    days[0, max(first, 0) : max(min(last, n_days - 1) + 1, 0)] = True
+    return _pack_days(days)
+
+
+def _toward_earlier(bits: U64, k: int) -> U64:
+    """Day d of the result is day d + k of ``bits`` (0 past the end)."""
+    q, r = divmod(k, 64)
+    out = np.zeros_like(bits)
+    n = len(bits)
+    if q >= n:
+        return out
+    out[: n - q] = bits[q:] >> np.uint64(r)
+    if r and n - q > 1:
+        out[: n - q - 1] |= bits[q + 1 :] << np.uint64(64 - r)
+    return out
+
+
+def _has_run(zeros: U64, length: int) -> BoolArray:
+    """Per column: whether ``zeros`` holds ``length`` consecutive days."""
+    run, have = zeros, 1
+    while have * 2 <= length:
+        run = run & _toward_earlier(run, have)
+        have *= 2
+    if have < length:
+        run = run & _toward_earlier(run, length - have)
+    out: BoolArray = np.any(run != 0, axis=0)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Pairs
+# ---------------------------------------------------------------------------
+
+
+def _fits(mask: U64, length: int) -> U64:
+    """Slots where ``length`` consecutive free slots begin."""
+    fits = mask.copy()
+    for k in range(1, length):
+        fits &= mask >> np.uint64(k)
+    return fits
+
+
+def _exception_entries(busy: _Busy, people: IntArray, pairs: IntArray) -> tuple[IntArray, IntArray]:
+    """(pair, day) for every busy day of each pair's person."""
+    counts = np.diff(busy.pointer)[people]
+    total = int(counts.sum())
+    pair = np.repeat(pairs, counts)
+    starts = np.repeat(busy.pointer[people], counts)
+    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    return pair, busy.day[starts + offsets]
+
+
+def _busy_bits(busy: _Busy, people: IntArray, days: IntArray, n_days: int) -> U64:
+    """The busy bits of (person, day) entries (0 where the day has none)."""
+    keys = busy.keys(n_days)
+    wanted = people * n_days + days
+    at = np.searchsorted(keys, wanted)
+    found = at < len(keys)
+    found[found] = keys[at[found]] == wanted[found]
+    out = np.zeros(len(wanted), dtype=np.uint64)
+    out[found] = busy.bits[at[found]]
+    return out
+
+
+def pair_days(
+    program: Program, residents: IntArray, coaches: IntArray, *, start_day: int = 0
+) -> tuple[U64, U64]:
+    """Days each pair could meet in person and virtually, as (words, pairs) bitsets.
+
+    ``residents`` and ``coaches`` are Program row numbers; days before ``start_day``
+    are left out. A day is in the set when both are free for a whole meeting at the
+    same time (S1, S3) and, in person, a place exists (S4); virtually, when the policy
+    and the coach's ``virtual_ok`` allow it.
+    """
+    free = FreeTime.of(program)
+    policy = program.policy
+    n, n_pairs = free.n_days, len(residents)
+    length = -(-policy.meeting_minutes // SLOT_MINUTES)
+    weekly = free.resident_weekly[residents] & free.coach_weekly[coaches]
+    if length > SLOTS_PER_DAY:
+        weekly[:] = 0
+    # each weekday's days as a bitset, and each pair's free weekdays as a 7-bit code
+    ordinary = _fits(weekly & np.uint64(_ALL_SLOTS), length) != 0
+    code = (ordinary.astype(np.int64) << np.arange(7)).sum(axis=1)
+    days = free.weekday_sets[:, code]  # (words, pairs)
+    days &= free.rotation_bits[:, residents]
+    # exception days: the spring-forward day for everyone, busy days per person
+    odd = np.flatnonzero(free.exists != np.uint64(_ALL_SLOTS))
+    pair_index = np.arange(n_pairs)
+    e_pair = [np.repeat(pair_index, len(odd))]
+    e_day = [np.tile(odd, n_pairs)]
+    for busy, people in ((free.resident_busy, residents), (free.coach_busy, coaches)):
+        p, d = _exception_entries(busy, people, pair_index)
+        e_pair.append(p)
+        e_day.append(d)
+    entry_pair, entry_day = np.concatenate(e_pair), np.concatenate(e_day)
+    if len(entry_pair):
+        r, c = residents[entry_pair], coaches[entry_pair]
+        wd = free.weekday[entry_day]
+        mask = free.resident_weekly[r, wd] & free.coach_weekly[c, wd] & free.exists[entry_day]
+        mask &= ~_busy_bits(free.resident_busy, r, entry_day, n)
+        mask &= ~_busy_bits(free.coach_busy, c, entry_day, n)
+        ok = (_fits(mask, length) != 0) & free.on_rotation[r, entry_day]
+        word, bit = entry_day // 64, (entry_day % 64).astype(np.uint64)
+        # unbuffered: several exception days of one pair share a 64-day word
+        np.bitwise_and.at(days, (word, entry_pair), ~(_ONE << bit))
+        np.bitwise_or.at(days, (word[ok], entry_pair[ok]), _ONE << bit[ok])
+    if start_day > 0:
+        days &= _range_bits(n, start_day, n - 1)
+    # in person: a place with known travel (the coach's home, or the rotation site)
+    home = free.coach_site[coaches]
+    if policy.virtual == "only":
+        in_person = np.zeros_like(days)
+    elif free.trip_ok.all():
+        in_person = days.copy()
+    else:
+        placed = np.ones((n_pairs, n), dtype=bool)
+        for h in np.unique(home):
+            mine = home == h
+            site = free.site[residents[mine]]
+            placed[mine] = (site < 0) | free.trip_ok[np.maximum(site, 0), h]
+        in_person = days & _pack_days(placed)
+    virtual_ok = free.coach_virtual_ok[coaches] & (policy.virtual != "never")
+    virtual = np.where(virtual_ok[None, :], days, np.uint64(0))
+    return in_person, virtual
+
+
+@dataclass(frozen=True)
+class _Cadence:
+    """What a plan must satisfy, in day numbers of the horizon (SPEC S2, S4)."""
+
+    n_days: int
+    first_from: int
+    first_by: int
+    shortest: int
+    longest: int
+    share: tuple[int, int]
+    virtual: str
+    in_person_first: bool
+
+    @classmethod
+    def of(cls, program: Program, start_day: int) -> _Cadence:
+        policy = program.policy
+        share = Fraction(policy.max_virtual_share).limit_denominator(1000)
+        return cls(
+            n_days=(program.end - program.start).days + 1,
+            first_from=start_day,
+            first_by=start_day + policy.first_meeting_within_days,
+            shortest=policy.cadence_days[0],
+            longest=policy.cadence_days[1],
+            share=(share.numerator, share.denominator),
+            virtual=policy.virtual,
+            in_person_first=policy.first_meeting_in_person and policy.virtual == "allowed",
+        )
+
+
+def _surely(in_person: U64, virtual: U64, cadence: _Cadence) -> tuple[BoolArray, BoolArray]:
+    """(surely feasible, surely infeasible) per pair, from cheap bitset tests."""
+    n = cadence.n_days
+    main = virtual if cadence.virtual == "only" else in_person
+    first = _range_bits(n, cadence.first_from, cadence.first_by)
+    span = _range_bits(n, cadence.first_from, n - 1)
+    window = cadence.longest - cadence.shortest + 1
+    opening = (main & first).any(axis=0)
+    yes = opening & ~_has_run(~main & span, window)
+    starts = in_person if cadence.in_person_first else (in_person | virtual)
+    no = ~(starts & first).any(axis=0) | ~((in_person | virtual) & span).any(axis=0)
+    return yes, no & ~yes
+
+
+def _exact(in_person: BoolArray, virtual: BoolArray, cadence: _Cadence) -> BoolArray:
+    """The S2 reachability recursion over days, vectorized over pairs (columns).
+
+    ``best[d]`` is the largest total weight of a plan whose latest meeting is on day d;
+    window maxima come from van Herk / Gil-Werman blocks (prefix and suffix maxima of
+    blocks as long as the cadence window), so each day costs a few vector operations.
+    """
+    n, pairs = in_person.shape
+    numerator, denominator = cadence.share
+    neg = np.int32(_NEG)
+    if cadence.virtual == "only":
+        weight = np.where(virtual, 0, neg).astype(np.int32)
+        first = weight
+    elif cadence.virtual == "never":
+        weight = np.where(in_person, 0, neg).astype(np.int32)
+        first = weight
+    else:
+        weight = np.where(
+            in_person, numerator, np.where(virtual, numerator - denominator, neg)
+        ).astype(np.int32)
+        first = (
+            np.where(in_person, numerator, neg).astype(np.int32)
+            if (cadence.in_person_first)
+            else weight
+        )
+    shortest, width = cadence.shortest, cadence.longest - cadence.shortest + 1
+    best = np.full((n, pairs), neg, dtype=np.int32)
+    prefix = np.empty_like(best)
+    suffix = np.empty_like(best)
+    half = neg // 2
+    for d in range(n):
+        high = d - shortest
+        row = best[d]
+        if high >= 0:
+            low = high - width + 1
+            window = prefix[high] if low <= 0 else np.maximum(suffix[low], prefix[high])
+            np.add(window, weight[d], out=row)
+            row[(window <= half) | (weight[d] <= half)] = neg
+        if cadence.first_from <= d <= cadence.first_by:
+            np.maximum(row, first[d], out=row)
+        if d % width == 0:
+            prefix[d] = row
+        else:
+            np.maximum(prefix[d - 1], row, out=prefix[d])
+        if d % width == width - 1 or d == n - 1:
+            begin = d - d % width
+            suffix[d] = row
+            for e in range(d - 1, begin - 1, -1):
+                np.maximum(suffix[e + 1], best[e], out=suffix[e])
+    last = max(n - cadence.longest, cadence.first_from, 0)
+    if last >= n:
+        return np.zeros(pairs, dtype=bool)
+    out: BoolArray = np.any(best[last:] >= 0, axis=0)
+    return out
+
+
+def can_meet(
+    program: Program, residents: IntArray, coaches: IntArray, *, start: date | None = None
+) -> BoolArray:
+    """Whether each pair, alone, has a plan satisfying S1–S4 (R7), computed at once.
+
+    Parameters
+    ----------
+    program : Program
+    residents, coaches : numpy.ndarray of int
+        Program row numbers of each pair's resident and coach.
+    start : datetime.date, optional
+        The pairs' start (a re-plan's as-of date); default the horizon start.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from coachmatch.datasets import synthetic
+    >>> program = synthetic("small")
+    >>> can_meet(program, np.array([0, 1]), np.array([0, 0])).tolist()
+    [True, True]
+    """
+    residents = np.asarray(residents, dtype=np.int64)
+    coaches = np.asarray(coaches, dtype=np.int64)
+    start_day = max((start - program.start).days, 0) if start is not None else 0
+    cadence = _Cadence.of(program, start_day)
+    out = np.zeros(len(residents), dtype=bool)
+    if start_day >= cadence.n_days:
+        return out
+    for lo in range(0, len(residents), _BATCH):
+        rows, cols = residents[lo : lo + _BATCH], coaches[lo : lo + _BATCH]
+        in_person, virtual = pair_days(program, rows, cols, start_day=start_day)
+        yes, no = _surely(in_person, virtual, cadence)
+        out[lo : lo + len(rows)] = yes
+        unsure = np.flatnonzero(~yes & ~no)
+        for k in range(0, len(unsure), _BATCH // 4):
+            part = unsure[k : k + _BATCH // 4]
+            days_ip = _unpack_days(in_person[:, part], cadence.n_days)
+            days_v = _unpack_days(virtual[:, part], cadence.n_days)
+            out[lo + part] = _exact(days_ip, days_v, cadence)
+    return out
+
+
+def forbidden(
+    program: Program, candidates: Mask | None = None, *, start: date | None = None
+) -> Mask:
+    """True where a candidate pair cannot meet (all False when ``must_meet`` is off).
+
+    Parameters
+    ----------
+    candidates : numpy.ndarray of bool, optional
+        The pairs to judge (default: every pair of active people); the others are
+        False. The eligibility mask passes the pairs the other rules allow.
+    start : datetime.date, optional
+        The pairs' start (a re-plan's as-of date).
+    """
+    index = program.index
+    mask = np.zeros((len(index.resident_ids), len(index.coach_ids)), dtype=bool)
+    if not program.policy.must_meet:
+        return mask
+    if candidates is None:
+        candidates = np.outer(index.active_residents, index.active_coaches)
+    rows, cols = np.nonzero(candidates)
+    mask[rows, cols] = ~can_meet(program, rows, cols, start=start)
+    return mask
+
+
+# ---------------------------------------------------------------------------
+# Reasons
+# ---------------------------------------------------------------------------
+
+
+def unmet_reason(
+    names: str,
+    in_person: BoolArray,
+    virtual: BoolArray,
+    *,
+    day0: date,
+    first_from: int,
+    first_by: int,
+    shortest: int,
+    longest: int,
+    share: float,
+    in_person_first: bool,
+    what: str = "first",
+) -> str:
+    """Why a pair's days admit no plan, as a sentence with dates.
+
+    ``in_person`` and ``virtual`` are per day of the horizon (``day0`` is day 0);
+    the rest is the pair's cadence window and the virtual policy. The scheduler uses
+    the same sentences for a pair it cannot plan even alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from datetime import date
+    >>> days = np.zeros(120, dtype=bool)
+    >>> days[[3, 10, 100]] = True
+    >>> print(unmet_reason("R1 and C1", days, np.zeros(120, dtype=bool), day0=date(2026, 7, 1),
+    ...                    first_from=0, first_by=28, shortest=42, longest=56, share=0.5,
+    ...                    in_person_first=True))  # doctest: +NORMALIZE_WHITESPACE
+    R1 and C1 have no common free time from 2026-07-12 to 2026-10-08,
+    longer than the 56-day cadence allows
+    """
+    n = len(in_person)
+
+    def on(day: int) -> date:
+        return day0 + timedelta(days=day)
+
+    usable = np.flatnonzero(in_person | virtual)
+    usable = usable[usable >= first_from]
+    end = on(n - 1)
+    if not len(usable):
+        return f"{names} have no common free time from {on(max(first_from, 0))} to {end}"
+    opening = usable[usable <= first_by]
+    if not len(opening):
+        return (
+            f"{names} have no common free time from {on(max(first_from, 0))} to "
+            f"{on(min(first_by, n - 1))}, when their {what} meeting is due; their next "
+            f"common free day is {on(int(usable[0]))}"
+        )
+    for a, b in itertools.pairwise(usable.tolist()):
+        if b - a > longest:
+            return (
+                f"{names} have no common free time from {on(a + 1)} to {on(b - 1)}, "
+                f"longer than the {longest}-day cadence allows"
+            )
+    if n - 1 - int(usable[-1]) >= longest:
+        return (
+            f"{names} have no common free time from {on(int(usable[-1]) + 1)} to {end}, "
+            f"longer than the {longest}-day cadence allows before the horizon ends"
+        )
+    free_everywhere = _Cadence(
+        n_days=n,
+        first_from=first_from,
+        first_by=first_by,
+        shortest=shortest,
+        longest=longest,
+        share=(1, 1),
+        virtual="never",
+        in_person_first=False,
+    )
+    together = (in_person | virtual)[:, None]
+    if bool(_exact(together, together, free_everywhere)[0]):
+        in_person_days = int(in_person[first_from:].sum())
+        if in_person_first and not in_person[first_from : first_by + 1].any():
+            return (
+                f"{names} have no day to meet in person from {on(max(first_from, 0))} to "
+                f"{on(min(first_by, n - 1))}, and their {what} meeting must be in person"
+            )
+        return (
+            f"{names} could meet only with more virtual meetings than the "
+            f"max_virtual_share of {share:g} allows (in person on {in_person_days} of "
+            f"their {len(usable)} common free days)"
+        )
+    return (
+        f"{names} cannot meet every {shortest}-{longest} days on their common free days "
+        f"({len(usable)} days from {on(int(usable[0]))} to {on(int(usable[-1]))})"
+    )
+
+
+def _virtual_reason(program: Program, resident_id: str, coach_id: str) -> str | None:
+    coach = program.coaches[program.index.coach[coach_id]]
+    if program.policy.virtual == "only" and not coach.virtual_ok:
+        return (
+            f"{resident_id} and {coach_id} cannot meet: meetings are virtual only "
+            f'(policy virtual = "only") and {coach_id} does not meet virtually '
+            "(virtual_ok = false)"
+        )
+    return None
+
+
+def why(
+    program: Program, resident_id: str, coach_id: str, *, start: date | None = None
+) -> str | None:
+    """The sentence that excludes the pair, or None (also None when ``must_meet`` is off).
+
+    Examples
+    --------
+    >>> from coachmatch.datasets import synthetic
+    >>> why(synthetic("small"), "R0001", "C0001") is None
+    True
+    """
+    if not program.policy.must_meet:
+        return None
+    return reason(program, resident_id, coach_id, start=start)
+
+
+def reason(
+    program: Program, resident_id: str, coach_id: str, *, start: date | None = None
+) -> str | None:
+    """Why the pair cannot meet (whatever ``must_meet`` says), or None when it can."""
+    index = program.index
+    r = np.array([index.resident[resident_id]])
+    c = np.array([index.coach[coach_id]])
+    if can_meet(program, r, c, start=start)[0]:
+        return None
+    simple = _virtual_reason(program, resident_id, coach_id)
+    if simple:
+        return simple
+    start_day = max((start - program.start).days, 0) if start is not None else 0
+    cadence = _Cadence.of(program, start_day)
+    bits_ip, bits_v = pair_days(program, r, c, start_day=start_day)
+    in_person = _unpack_days(bits_ip, cadence.n_days)[:, 0]
+    virtual = _unpack_days(bits_v, cadence.n_days)[:, 0]
+    return unmet_reason(
+        f"{resident_id} and {coach_id}",
+        in_person,
+        virtual,
+        day0=program.start,
+        first_from=cadence.first_from,
+        first_by=cadence.first_by,
+        shortest=cadence.shortest,
+        longest=cadence.longest,
+        share=program.policy.max_virtual_share,
+        in_person_first=cadence.in_person_first,
+    )
+
+
+def check(program: Program, pairs: Pairs, *, start: date | None = None) -> list[Violation]:
+    """Pairs that cannot meet (none when ``must_meet`` is off).
+
+    Examples
+    --------
+    >>> from coachmatch.datasets import synthetic
+    >>> check(synthetic("small"), [("R0001", "C0001")])
+    []
+    """
+    if not program.policy.must_meet or not pairs:
+        return []
+    index = program.index
+    rows = np.array([index.resident[r] for r, _ in pairs], dtype=np.int64)
+    cols = np.array([index.coach[c] for _, c in pairs], dtype=np.int64)
+    ok = can_meet(program, rows, cols, start=start)
+    found = []
+    for (r, c), fine in zip(pairs, ok.tolist(), strict=True):
+        if not fine:
+            sentence = reason(program, r, c, start=start) or f"{r} and {c} cannot meet"
+            found.append(Violation(NAME, sentence, r, c))
+    return found

@@ -1,0 +1,196 @@
+"""R7 can meet (SPEC 1.1): a respected and a broken pair, the sentences, and agreement
+with the scheduler's own per-pair dynamic program on random narrow programs."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from coachmatch import (
+    AvailabilityWindow,
+    BusyInterval,
+    Coach,
+    InfeasibleError,
+    Policy,
+    Program,
+    Resident,
+    Rotation,
+    Site,
+    audit,
+    load_program,
+    match,
+)
+from coachmatch.constraints import eligibility, exclusions, r7_can_meet
+from coachmatch.solver.scheduling import build_tasks, pair_lower_bound
+from tests.strategies import narrow_programs
+
+START, END = date(2026, 7, 1), date(2027, 6, 30)
+
+
+def two_coaches(**policy: object) -> Program:
+    """R1 is free on Wednesday afternoons; C1 on Wednesdays, C2 on Mondays only."""
+    return Program(
+        name="R7",
+        timezone="America/Toronto",
+        start=START,
+        end=END,
+        policy=Policy.model_validate({"max_caseload": 2, **policy}),
+        sites=[Site(site_id="tgh", name="Toronto General", lat=43.659, lon=-79.388)],
+        coaches=[
+            Coach(coach_id="C1", name="Dr. Wed", site_id="tgh"),
+            Coach(coach_id="C2", name="Dr. Mon", site_id="tgh", virtual_ok=False),
+        ],
+        residents=[Resident(resident_id="R1", name="Sam Lee")],
+        availability=[
+            AvailabilityWindow(person_id="R1", weekday="wed", start=time(13), end=time(17)),
+            AvailabilityWindow(person_id="C1", weekday="wed", start=time(14), end=time(15)),
+            AvailabilityWindow(person_id="C2", weekday="mon", start=time(9), end=time(12)),
+        ],
+    )
+
+
+def test_respected_pairs_that_can_meet_are_allowed() -> None:
+    program = two_coaches()
+    assert r7_can_meet.check(program, [("R1", "C1")]) == []
+    assert r7_can_meet.why(program, "R1", "C1") is None
+    mask = r7_can_meet.forbidden(program)
+    assert not mask[0, 0]
+    result = match(program)
+    assert result.coach_of("R1") == "C1"
+
+
+def test_broken_a_pair_with_no_common_time_is_forbidden_and_said_why() -> None:
+    program = two_coaches()
+    (violation,) = r7_can_meet.check(program, [("R1", "C2")])
+    assert violation.rule == "R7 can meet"
+    assert violation.message == (
+        "R1 and C2 have no common free time from 2026-07-01 to 2027-06-30"
+    )
+    assert r7_can_meet.forbidden(program)[0, 1]
+    assert [str(v) for v in audit(program, [("R1", "C2")])] == [f"R7 can meet: {violation.message}"]
+    assert exclusions(program, "R1", "C2") == [f"R7 can meet: {violation.message}"]
+    explained = match(program).explain("R1")
+    assert f"C2: excluded — R7 can meet: {violation.message}" in explained
+
+
+def test_a_leave_block_longer_than_the_cadence_is_named_with_its_dates() -> None:
+    program = two_coaches().replace(
+        busy=[
+            BusyInterval(
+                person_id="C1",
+                start=datetime(2026, 9, 1, tzinfo=two_coaches().zone),
+                end=datetime(2026, 11, 1, tzinfo=two_coaches().zone),
+            )
+        ]
+    )
+    sentence = r7_can_meet.why(program, "R1", "C1")
+    assert sentence == (
+        "R1 and C1 have no common free time from 2026-08-27 to 2026-11-03, "
+        "longer than the 56-day cadence allows"
+    )
+    with pytest.raises(InfeasibleError) as caught:
+        match(program)
+    assert "R7 can meet excludes 2 (C1, C2)" in caught.value.reasons[0]
+
+
+def test_virtual_only_rules_out_coaches_who_do_not_meet_virtually() -> None:
+    program = two_coaches(virtual="only").replace(
+        availability=[
+            AvailabilityWindow(person_id="R1", weekday="mon", start=time(9), end=time(17)),
+        ]
+    )
+    assert r7_can_meet.why(program, "R1", "C2") == (
+        'R1 and C2 cannot meet: meetings are virtual only (policy virtual = "only") and C2 '
+        "does not meet virtually (virtual_ok = false)"
+    )
+    assert r7_can_meet.why(program, "R1", "C1") is None
+    assert match(program).coach_of("R1") == "C1"
+
+
+def test_the_first_meeting_window_is_named() -> None:
+    program = two_coaches().replace(
+        rotations=[
+            Rotation(resident_id="R1", start=date(2026, 8, 12), end=END, site_id="tgh"),
+        ]
+    )
+    assert r7_can_meet.why(program, "R1", "C1") == (
+        "R1 and C1 have no common free time from 2026-07-01 to 2026-07-29, when their "
+        "first meeting is due; their next common free day is 2026-08-12"
+    )
+
+
+def test_a_replan_judges_pairs_from_its_as_of_date() -> None:
+    # C1 is away until mid-November: a pair from July cannot meet, one from November can
+    away = BusyInterval(
+        person_id="C1",
+        start=datetime(2026, 7, 1, tzinfo=two_coaches().zone),
+        end=datetime(2026, 11, 1, tzinfo=two_coaches().zone),
+    )
+    program = two_coaches().replace(busy=[away])
+    assert r7_can_meet.why(program, "R1", "C1") is not None
+    assert r7_can_meet.why(program, "R1", "C1", start=date(2026, 11, 2)) is None
+    assert eligibility(program, as_of=date(2026, 11, 2)).allowed[0, 0]
+    assert match(program, as_of=date(2026, 11, 2)).coach_of("R1") == "C1"
+
+
+def test_must_meet_false_allows_the_pair_and_lists_it() -> None:
+    program = two_coaches(must_meet=False).replace(
+        coaches=(
+            Coach(coach_id="C1", name="Dr. Wed", site_id="tgh", capacity=0),
+            Coach(coach_id="C2", name="Dr. Mon", site_id="tgh", virtual_ok=False),
+        )
+    )
+    result = match(program)
+    assert result.coach_of("R1") == "C2"
+    assert result.cannot_meet.to_dict("records") == [
+        {
+            "resident_id": "R1",
+            "coach_id": "C2",
+            "reason": "R1 and C2 have no common free time from 2026-07-01 to 2027-06-30",
+        }
+    ]
+    assert "cannot meet: 1 pairs have no meeting plan even alone" in result.summary()
+    assert audit(program, result.pairs) == []  # R7 is off
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(narrow_programs(max_residents=3, max_coaches=3), st.integers(0, 200))
+def test_the_mask_is_exactly_the_schedulers_own_dynamic_program(
+    program: Program, as_of_day: int
+) -> None:
+    """Two independent computations of "this pair, alone, has a plan": R7's vectorized
+    bitsets and recursion, and the scheduler's per-pair dynamic program over its task."""
+    from coachmatch.solver.scheduling.replan import read_previous
+
+    index = program.index
+    pairs = [(r.resident_id, c.coach_id) for r in program.residents for c in program.coaches]
+    rows = np.array([index.resident[r] for r, _ in pairs])
+    cols = np.array([index.coach[c] for _, c in pairs])
+    as_of = None if as_of_day == 0 else program.start + (program.end - program.start) * 0
+    if as_of_day:
+        as_of = date.fromordinal(min(program.start.toordinal() + as_of_day, program.end.toordinal()))
+    fast = r7_can_meet.can_meet(program, rows, cols, start=as_of)
+    history = read_previous(program, None, as_of) if as_of else None
+    for (r, c), verdict in zip(pairs, fast.tolist(), strict=True):
+        (task,) = build_tasks(program, [(r, c)], history=history)
+        alone = math.isfinite(pair_lower_bound(task.pairs[0], task))
+        assert verdict == alone, (r, c, as_of)
+        sentence = r7_can_meet.reason(program, r, c, start=as_of)
+        assert (sentence is None) == verdict
+        if sentence is not None:
+            assert sentence.startswith(f"{r} and {c} ")
+
+
+def test_the_example_folder_has_every_pair_judged(tmp_path: Path) -> None:
+    program = load_program(Path(__file__).resolve().parents[1] / "examples" / "toronto-psychiatry")
+    mask = eligibility(program).forbidden_by["R7 can meet"]
+    assert mask.shape == (len(program.residents), len(program.coaches))
+    result = match(program)
+    made = list(zip(result.pairs["resident_id"], result.pairs["coach_id"], strict=True))
+    assert r7_can_meet.check(program, made) == []
