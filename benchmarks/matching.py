@@ -22,7 +22,10 @@ Protocol
 - Reported per row: median wall time, peak memory growth, total and minimum
   affinity, residents keeping their current coach, unmatched residents, rule
   violations found by ``audit()``, and time and total affinity relative to the
-  reference of the same size.
+  reference of the same size. On ``match-flow`` rows, also the R7 (can meet) mask
+  alone: everyone's free time packed, then every pair the other rules allow judged,
+  on a fresh copy of the Program each time (no cached free time), median of the
+  repeats. It is part of every method's time (eligibility includes it).
 - Run: ``pip install -e ".[bench]"`` (the ``matching`` package), then
   ``python benchmarks/matching.py [--sizes small medium large] [--repeats 3]``.
 """
@@ -186,6 +189,7 @@ def run_one(size: str, method: str, repeats: int) -> dict[str, Any]:
         pairs = once()
         times.append(time.perf_counter() - start)
     peak = (_status("VmHWM") - baseline) / 1024
+    r7_seconds = _r7_mask_seconds(program, repeats) if method == "match-flow" else None
     index = program.index
     from coachmatch.affinity import affinity_matrix
 
@@ -203,7 +207,24 @@ def run_one(size: str, method: str, repeats: int) -> dict[str, Any]:
         "kept": sum(current[r] == c for r, c in pairs),
         "unmatched": active - len(pairs),
         "violations": len(audit(program, pairs, allow_unmatched=True)),
+        "r7_seconds": r7_seconds,
     }
+
+
+def _r7_mask_seconds(program: coachmatch.Program, repeats: int) -> float:
+    """Median time of R7's mask over the pairs the other rules allow, fresh each time."""
+    from coachmatch.constraints import eligibility, r7_can_meet
+
+    allowed = eligibility(program)
+    candidates = allowed.allowed | allowed.forbidden_by[r7_can_meet.NAME]
+    times = []
+    for _ in range(repeats):
+        fields = {name: getattr(program, name) for name in type(program).model_fields}
+        fresh = type(program).model_validate(fields, context={"checked": True})
+        start = time.perf_counter()
+        r7_can_meet.forbidden(fresh, candidates)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def main() -> None:
@@ -223,10 +244,10 @@ def main() -> None:
         f"{platform.machine()}; seed 0, median of {args.repeats} after a warm-up\n"
     )
     print(
-        "| size | method | time (s) | × reference | peak MiB | total affinity | × reference "
-        "| min affinity | kept | unmatched | violations |"
+        "| size | method | time (s) | × reference | R7 mask (s) | peak MiB | total affinity "
+        "| × reference | min affinity | kept | unmatched | violations |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for size in args.sizes:
         ref: dict[str, Any] | None = None
@@ -245,7 +266,7 @@ def main() -> None:
                     command, capture_output=True, text=True, timeout=args.timeout, check=True
                 )
             except subprocess.TimeoutExpired:
-                print(f"| {size} | {method} | > {args.timeout:.0f} | | | | | | | | |", flush=True)
+                print(f"| {size} | {method} | > {args.timeout:.0f} | | | | | | | | | |", flush=True)
                 continue
             row = json.loads(done.stdout.strip().splitlines()[-1])
             rows.append(row)
@@ -253,8 +274,10 @@ def main() -> None:
                 ref = row
             t_ratio = f"{row['seconds'] / ref['seconds']:.2f}" if ref else ""
             a_ratio = f"{row['total_affinity'] / ref['total_affinity']:.3f}" if ref else ""
+            r7 = f"{row['r7_seconds']:.3f}" if row.get("r7_seconds") is not None else ""
             print(
-                f"| {size} | {method} | {row['seconds']:.3f} | {t_ratio} | {row['peak_mib']:.0f} "
+                f"| {size} | {method} | {row['seconds']:.3f} | {t_ratio} | {r7} "
+                f"| {row['peak_mib']:.0f} "
                 f"| {row['total_affinity']} | {a_ratio} | {row['min_affinity']} | {row['kept']} "
                 f"| {row['unmatched']} | {row['violations']} |",
                 flush=True,

@@ -329,6 +329,7 @@ def synthetic(
     services: Sequence[str] | None = None,
     panels_per_program: int | None = None,
     policy: Policy | None = None,
+    free_time: Literal["typical", "narrow"] = "typical",
 ) -> Program:
     """A realistic synthetic program, the same for the same arguments.
 
@@ -354,6 +355,13 @@ def synthetic(
         Competence panels per program (default: one per 50 residents, 1 to 4).
     policy : Policy, optional
         The policy; defaults to SPEC §2's.
+    free_time : {"typical", "narrow"}, default "typical"
+        ``"narrow"``: people are hard to bring together, as in programs where
+        clinics fill the week — each coach offers one hour a week on one weekday,
+        residents the protected half-day or one evening, a quarter of people are
+        away a week or two, and one resident in eight has a leave block. Some pairs
+        can then never meet (R7), and coaches' few slots are contested. The rest of
+        the program is the same as ``"typical"``'s for the same seed.
 
     Returns
     -------
@@ -365,6 +373,9 @@ def synthetic(
     >>> len(program.residents), len(program.coaches), len(program.sites)
     (60, 20, 3)
     >>> synthetic("small", seed=1) == program
+    True
+    >>> narrow = synthetic("small", seed=1, free_time="narrow")
+    >>> len(narrow.availability) < len(program.availability)
     True
     """
     n_res, n_coach, n_site, n_prog = SIZES[size] if size is not None else SIZES["small"]
@@ -697,6 +708,12 @@ def synthetic(
             Request(resident_id=f"R{r + 1:04d}", coach_id=coach_ids[c], kind=kind, reason=reason)
         )
 
+    if free_time == "narrow":
+        availability, busy, rotation_list = _narrow(
+            np.random.default_rng([seed, 1]), coach_list, resident_list, rotation_list, start, end
+        )
+    elif free_time != "typical":
+        raise ValueError(f"free_time must be 'typical' or 'narrow', got {free_time!r}")
     return Program(
         name=name or f"Synthetic {size or 'custom'} program (seed {seed})",
         timezone="America/Toronto",
@@ -714,6 +731,75 @@ def synthetic(
         busy=tuple(busy),
         requests=tuple(requests),
     )
+
+
+def _narrow(
+    rng: np.random.Generator,
+    coaches: Sequence[Coach],
+    residents: Sequence[Resident],
+    rotations: list[Rotation],
+    start: date,
+    end: date,
+) -> tuple[list[AvailabilityWindow], list[BusyInterval], list[Rotation]]:
+    """Availability, busy time and rotations of ``free_time="narrow"`` (see synthetic)."""
+    zone = ZoneInfo("America/Toronto")
+    availability = []
+    for c in coaches:
+        # an hour of the protected half-day, and/or an hour between clinics on another day
+        wednesday = rng.random() < 0.85
+        if wednesday:
+            begin = int(rng.integers(13, 16))
+            availability.append(
+                AvailabilityWindow(
+                    person_id=c.coach_id, weekday="wed", start=time(begin), end=time(begin + 1)
+                )
+            )
+        if not wednesday or rng.random() < 0.5:
+            weekday, begin = WEEKDAYS[int(rng.choice([0, 1, 3, 4]))], int(rng.integers(8, 17))
+            availability.append(
+                AvailabilityWindow(
+                    person_id=c.coach_id, weekday=weekday, start=time(begin), end=time(begin + 1)
+                )
+            )
+    for r in residents:
+        half_day = rng.random() < 0.85
+        if half_day:
+            weekday, begin_at, end_at = PROTECTED_HALF_DAY
+            availability.append(
+                AvailabilityWindow(
+                    person_id=r.resident_id, weekday=weekday, start=begin_at, end=end_at
+                )
+            )
+        if not half_day or rng.random() < 0.3:
+            availability.append(
+                AvailabilityWindow(
+                    person_id=r.resident_id,
+                    weekday=WEEKDAYS[int(rng.choice([0, 1, 3, 4]))],
+                    start=time(16),
+                    end=time(18),
+                )
+            )
+    busy = []
+    for person in [c.coach_id for c in coaches] + [r.resident_id for r in residents]:
+        if rng.random() >= 0.25:
+            continue
+        weeks = int(rng.integers(1, 3))
+        day = start + timedelta(days=int(rng.integers(0, (end - start).days - 7 * weeks)))
+        busy.append(
+            BusyInterval(
+                person_id=person,
+                start=datetime.combine(day, time(), tzinfo=zone),
+                end=datetime.combine(day + timedelta(days=7 * weeks), time(), tzinfo=zone),
+            )
+        )
+    on_leave = {r.resident_id: int(rng.integers(13)) for r in residents if rng.random() < 0.125}
+    kept: list[Rotation] = []
+    block: dict[str, int] = {}
+    for rotation in rotations:
+        k = block[rotation.resident_id] = block.get(rotation.resident_id, -1) + 1
+        if on_leave.get(rotation.resident_id) != k:
+            kept.append(rotation)
+    return availability, busy, kept
 
 
 def _band_label(band: np.ndarray) -> str:

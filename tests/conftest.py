@@ -140,9 +140,7 @@ def every_matching_passes_audit(monkeypatch: pytest.MonkeyPatch) -> None:
     def audited(*args: object, **kwargs: object) -> object:
         result = build(*args, **kwargs)  # type: ignore[arg-type]
         allow = bool(len(result.unmatched))
-        violations = audit(
-            result.program, result.pairs, allow_unmatched=allow, as_of=result.as_of
-        )
+        violations = audit(result.program, result.pairs, allow_unmatched=allow, as_of=result.as_of)
         assert violations == [], [str(v) for v in violations]
         return result
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from fractions import Fraction
+from typing import Any
 
 from coachmatch import Program
 
@@ -101,3 +102,84 @@ def all_assignments(
     for combo in itertools.product(*options):
         out.append({r: c for r, c in zip(residents, combo, strict=True) if c is not None})
     return out
+
+
+def _plan_ok(days: tuple[int, ...], pair: Any, task: Any) -> bool:
+    """Whether a pair can meet on these days with some choice of virtual meetings
+    (S2's window, gaps and end are the caller's; here S4: places, share, first)."""
+    if not days:
+        return not pair.must_meet
+    if task.virtual_only:
+        return bool(pair.virtual_ok)
+    only_virtual = [pair.cost[d] < 0 for d in days]
+    if any(only_virtual) and not pair.virtual_ok:
+        return False
+    if pair.in_person_first and only_virtual[0]:
+        return False
+    numerator, denominator = task.share
+    virtual = sum(only_virtual) + pair.past_virtual
+    return denominator * virtual <= numerator * (len(days) + pair.past_count)
+
+
+def pair_plans(pair: Any, task: Any) -> list[tuple[int, ...]]:
+    """Every day sequence on which the pair, alone, meets by S2 and S4 (brute force)."""
+    free = sorted({u // 48 for u in pair.starts})
+    last = task.n_days - 1
+    out: list[tuple[int, ...]] = []
+
+    def extend(days: tuple[int, ...]) -> None:
+        if days and last - days[-1] < task.longest and _plan_ok(days, pair, task):
+            out.append(days)
+        after = days[-1] if days else None
+        for d in free:
+            if after is None and not pair.first_from <= d <= pair.first_by:
+                continue
+            if after is not None and not task.shortest <= d - after <= task.longest:
+                continue
+            extend((*days, d))
+
+    extend(())
+    if not pair.must_meet:
+        out.append(())
+    return out
+
+
+def max_planned(task: Any, limit: int = 200_000) -> int | None:
+    """The most pairs of one coach that can all be planned together, by brute force
+    over every pair's day sequences and start slots; None when the search is too big."""
+    n = len(task.pairs)
+    plans = [pair_plans(pair, task) for pair in task.pairs]
+    slots = [
+        {d: [u % 48 for u in pair.starts if u // 48 == d] for d in {u // 48 for u in pair.starts}}
+        for pair in task.pairs
+    ]
+    work = 1
+    for options in plans:
+        work *= max(len(options), 1)
+    if work > limit:
+        return None
+
+    def fits(chosen: list[tuple[int, tuple[int, ...]]]) -> bool:
+        by_day: dict[int, list[int]] = {}
+        for p, days in chosen:
+            for d in days:
+                by_day.setdefault(d, []).append(p)
+        for d, people in by_day.items():
+            if len(people) < 2:
+                continue
+            ok = any(
+                all(abs(a - b) >= task.length for a, b in itertools.combinations(starts, 2))
+                for starts in itertools.product(*(slots[p][d] for p in people))
+            )
+            if not ok:
+                return False
+        return True
+
+    for size in range(n, 0, -1):
+        for subset in itertools.combinations(range(n), size):
+            if any(not plans[p] for p in subset):
+                continue
+            for combo in itertools.product(*(plans[p] for p in subset)):
+                if fits(list(zip(subset, combo, strict=True))):
+                    return size
+    return 0

@@ -241,9 +241,7 @@ def programs(draw: st.DrawFn, max_residents: int = 8, max_coaches: int = 5) -> P
             kind = draw(st.sampled_from(["require", "forbid", "forbid", "prefer", "change"]))
             # a change request may leave the coach empty: the resident's current coach
             named = kind != "change" or draw(st.booleans())
-            if not named and any(
-                q.resident_id == r and q.coach_id is None for q in requests
-            ):
+            if not named and any(q.resident_id == r and q.coach_id is None for q in requests):
                 continue  # one such row per resident (two would be duplicates)
             requests.append(
                 Request(
@@ -377,6 +375,22 @@ def schedulable_programs(draw: st.DrawFn, max_residents: int = 4, max_coaches: i
 
 
 @st.composite
+def week_away(draw: st.DrawFn, person: str, start: date, length: int) -> list[BusyInterval]:
+    """One time in four, a week away somewhere in the ``length`` days from ``start``."""
+    if draw(st.integers(0, 3)):
+        return []
+    day = start + timedelta(days=draw(st.integers(0, length)))
+    zone = ZoneInfo(ZONE)
+    return [
+        BusyInterval(
+            person_id=person,
+            start=datetime.combine(day, time(0), tzinfo=zone),
+            end=datetime.combine(day + timedelta(days=7), time(0), tzinfo=zone),
+        )
+    ]
+
+
+@st.composite
 def narrow_programs(
     draw: st.DrawFn, max_residents: int = 4, max_coaches: int = 2, short: bool = False
 ) -> Program:
@@ -422,14 +436,19 @@ def narrow_programs(
                     )
                 )
             day += timedelta(days=28)
-    weekdays = st.sampled_from(["mon", "tue", "wed", "wed", "wed", "thu", "fri"])
+    # short horizons: Wednesdays mostly, so that pairs meet and coachees compete
+    wednesdays = 9 if short else 3
+    weekdays = st.sampled_from(["mon", "tue", *["wed"] * wednesdays, "thu", "fri"])
     people = [*(c.coach_id for c in coaches), *(r.resident_id for r in residents)]
     availability, busy = [], []
-    zone = ZoneInfo(ZONE)
     for person in people:
+        coach = person.startswith("C")
         for _ in range(draw(st.integers(1, 1 if short else 2))):
-            begin = draw(st.integers(16, 32))  # half-hours: 08:00 to 16:00
-            minutes = 30 * draw(st.integers(1, 2 if short else 4))
+            # half-hours: 08:00 to 16:00 (short horizons: the protected 13:00 to 15:00)
+            begin = draw(st.integers(26, 30) if short else st.integers(16, 32))
+            # coaches offer a slot or two; residents (short horizons) a whole afternoon
+            longest = 2 if coach or not short else 8
+            minutes = 30 * draw(st.integers(1, longest if short else 4))
             availability.append(
                 AvailabilityWindow(
                     person_id=person,
@@ -441,15 +460,7 @@ def narrow_programs(
                     ).time(),
                 )
             )
-        if draw(st.integers(0, 3)) == 0:  # a week away
-            day = start + timedelta(days=draw(st.integers(0, length)))
-            busy.append(
-                BusyInterval(
-                    person_id=person,
-                    start=datetime.combine(day, time(0), tzinfo=zone),
-                    end=datetime.combine(day + timedelta(days=7), time(0), tzinfo=zone),
-                )
-            )
+        busy.extend(draw(week_away(person, start, length)))
     policy = Policy(
         max_caseload=n_residents,
         seed=draw(st.integers(0, 9)),
@@ -468,6 +479,64 @@ def narrow_programs(
         sites=sites,
         coaches=coaches,
         residents=residents,
+        rotations=rotations,
+        availability=availability,
+        busy=busy,
+    )
+
+
+@st.composite
+def competing_programs(draw: st.DrawFn, max_residents: int = 3) -> Program:
+    """One coach with one or two half-hour slots a week and residents who are free
+    around them, over 70-130 days: the coachees compete for the coach's few slots (a
+    tight first-meeting window, a week away, leave) and some cannot all be planned."""
+    length = draw(st.integers(70, 130))
+    start = date(2026, 7, 1) + timedelta(days=draw(st.integers(0, 200)))
+    end = start + timedelta(days=length)
+    n = draw(st.integers(2, max_residents))
+    slots = draw(st.lists(st.sampled_from(["tue", "wed"]), min_size=1, max_size=2, unique=True))
+    availability = [
+        AvailabilityWindow(person_id="C0", weekday=day, start=time(14), end=time(14, 30))
+        for day in slots
+    ]
+    rotations, busy = [], []
+    for k in range(n):
+        for day in slots:
+            if draw(st.integers(0, 3)):
+                availability.append(
+                    AvailabilityWindow(person_id=f"R{k}", weekday=day, start=time(13), end=time(17))
+                )
+        busy.extend(draw(week_away(f"R{k}", start, length)))
+        if draw(st.integers(0, 3)) == 0:  # rotations that leave a block out
+            leave = draw(st.integers(0, length // 28))
+            for b in range(length // 28 + 1):
+                if b != leave:
+                    rotations.append(
+                        Rotation(
+                            resident_id=f"R{k}",
+                            start=start + timedelta(days=28 * b),
+                            end=start + timedelta(days=28 * b + 27),
+                            site_id="S0",
+                        )
+                    )
+    policy = Policy(
+        max_caseload=n,
+        seed=draw(st.integers(0, 9)),
+        virtual=draw(st.sampled_from(["allowed", "never"])),
+        first_meeting_in_person=draw(st.booleans()),
+        cadence_days=draw(st.sampled_from([(42, 56), (28, 42), (35, 63)])),
+        first_meeting_within_days=draw(st.sampled_from([7, 14, 28])),
+        must_meet=False,
+    )
+    return Program(
+        name="competing coachees",
+        timezone=ZONE,
+        start=start,
+        end=end,
+        policy=policy,
+        sites=[Site(site_id="S0", name="Site 0", lat=43.65, lon=-79.4)],
+        coaches=[Coach(coach_id="C0", name="Coach 0", site_id="S0", capacity=n)],
+        residents=[Resident(resident_id=f"R{k}", name=f"Resident {k}") for k in range(n)],
         rotations=rotations,
         availability=availability,
         busy=busy,

@@ -69,9 +69,7 @@ def test_broken_a_pair_with_no_common_time_is_forbidden_and_said_why() -> None:
     program = two_coaches()
     (violation,) = r7_can_meet.check(program, [("R1", "C2")])
     assert violation.rule == "R7 can meet"
-    assert violation.message == (
-        "R1 and C2 have no common free time from 2026-07-01 to 2027-06-30"
-    )
+    assert violation.message == ("R1 and C2 have no common free time from 2026-07-01 to 2027-06-30")
     assert r7_can_meet.forbidden(program)[0, 1]
     assert [str(v) for v in audit(program, [("R1", "C2")])] == [f"R7 can meet: {violation.message}"]
     assert exclusions(program, "R1", "C2") == [f"R7 can meet: {violation.message}"]
@@ -174,7 +172,9 @@ def test_the_mask_is_exactly_the_schedulers_own_dynamic_program(
     cols = np.array([index.coach[c] for _, c in pairs])
     as_of = None if as_of_day == 0 else program.start + (program.end - program.start) * 0
     if as_of_day:
-        as_of = date.fromordinal(min(program.start.toordinal() + as_of_day, program.end.toordinal()))
+        as_of = date.fromordinal(
+            min(program.start.toordinal() + as_of_day, program.end.toordinal())
+        )
     fast = r7_can_meet.can_meet(program, rows, cols, start=as_of)
     history = read_previous(program, None, as_of) if as_of else None
     for (r, c), verdict in zip(pairs, fast.tolist(), strict=True):

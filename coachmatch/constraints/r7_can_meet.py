@@ -41,6 +41,7 @@ import itertools
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -57,11 +58,14 @@ __all__ = [
     "HARD",
     "NAME",
     "FreeTime",
+    "Unmet",
     "can_meet",
     "check",
     "forbidden",
     "pair_days",
+    "unmet_cause",
     "unmet_reason",
+    "virtual_only_reason",
     "why",
 ]
 
@@ -607,8 +611,16 @@ def forbidden(
 # ---------------------------------------------------------------------------
 
 
-def unmet_reason(
-    names: str,
+@dataclass(frozen=True)
+class Unmet:
+    """Why a pair's days admit no plan: a clause with dates, about days first..last."""
+
+    clause: str  # "have no common free time from 2026-07-12 to 2026-10-08, ..."
+    first: int
+    last: int
+
+
+def unmet_cause(
     in_person: BoolArray,
     virtual: BoolArray,
     *,
@@ -620,24 +632,18 @@ def unmet_reason(
     share: float,
     in_person_first: bool,
     what: str = "first",
-) -> str:
-    """Why a pair's days admit no plan, as a sentence with dates.
-
-    ``in_person`` and ``virtual`` are per day of the horizon (``day0`` is day 0);
-    the rest is the pair's cadence window and the virtual policy. The scheduler uses
-    the same sentences for a pair it cannot plan even alone.
+) -> Unmet:
+    """The cause behind :func:`unmet_reason`, with the days it is about.
 
     Examples
     --------
     >>> import numpy as np
     >>> from datetime import date
     >>> days = np.zeros(120, dtype=bool)
-    >>> days[[3, 10, 100]] = True
-    >>> print(unmet_reason("R1 and C1", days, np.zeros(120, dtype=bool), day0=date(2026, 7, 1),
-    ...                    first_from=0, first_by=28, shortest=42, longest=56, share=0.5,
-    ...                    in_person_first=True))  # doctest: +NORMALIZE_WHITESPACE
-    R1 and C1 have no common free time from 2026-07-12 to 2026-10-08,
-    longer than the 56-day cadence allows
+    >>> cause = unmet_cause(days, days, day0=date(2026, 7, 1), first_from=0, first_by=28,
+    ...                     shortest=42, longest=56, share=0.5, in_person_first=True)
+    >>> cause.clause, cause.first, cause.last
+    ('have no common free time from 2026-07-01 to 2026-10-28', 0, 119)
     """
     n = len(in_person)
 
@@ -646,26 +652,31 @@ def unmet_reason(
 
     usable = np.flatnonzero(in_person | virtual)
     usable = usable[usable >= first_from]
-    end = on(n - 1)
+    start, due = max(first_from, 0), min(first_by, n - 1)
     if not len(usable):
-        return f"{names} have no common free time from {on(max(first_from, 0))} to {end}"
+        return Unmet(f"have no common free time from {on(start)} to {on(n - 1)}", start, n - 1)
     opening = usable[usable <= first_by]
     if not len(opening):
-        return (
-            f"{names} have no common free time from {on(max(first_from, 0))} to "
-            f"{on(min(first_by, n - 1))}, when their {what} meeting is due; their next "
-            f"common free day is {on(int(usable[0]))}"
+        return Unmet(
+            f"have no common free time from {on(start)} to {on(due)}, when their {what} "
+            f"meeting is due; their next common free day is {on(int(usable[0]))}",
+            start,
+            due,
         )
     for a, b in itertools.pairwise(usable.tolist()):
         if b - a > longest:
-            return (
-                f"{names} have no common free time from {on(a + 1)} to {on(b - 1)}, "
-                f"longer than the {longest}-day cadence allows"
+            return Unmet(
+                f"have no common free time from {on(a + 1)} to {on(b - 1)}, "
+                f"longer than the {longest}-day cadence allows",
+                a + 1,
+                b - 1,
             )
     if n - 1 - int(usable[-1]) >= longest:
-        return (
-            f"{names} have no common free time from {on(int(usable[-1]) + 1)} to {end}, "
-            f"longer than the {longest}-day cadence allows before the horizon ends"
+        return Unmet(
+            f"have no common free time from {on(int(usable[-1]) + 1)} to {on(n - 1)}, "
+            f"longer than the {longest}-day cadence allows before the horizon ends",
+            int(usable[-1]) + 1,
+            n - 1,
         )
     free_everywhere = _Cadence(
         n_days=n,
@@ -679,32 +690,64 @@ def unmet_reason(
     )
     together = (in_person | virtual)[:, None]
     if bool(_exact(together, together, free_everywhere)[0]):
-        in_person_days = int(in_person[first_from:].sum())
-        if in_person_first and not in_person[first_from : first_by + 1].any():
-            return (
-                f"{names} have no day to meet in person from {on(max(first_from, 0))} to "
-                f"{on(min(first_by, n - 1))}, and their {what} meeting must be in person"
+        if in_person_first and not in_person[start : due + 1].any():
+            return Unmet(
+                f"have no day to meet in person from {on(start)} to {on(due)}, and their "
+                f"{what} meeting must be in person",
+                start,
+                due,
             )
-        return (
-            f"{names} could meet only with more virtual meetings than the "
-            f"max_virtual_share of {share:g} allows (in person on {in_person_days} of "
-            f"their {len(usable)} common free days)"
+        return Unmet(
+            f"could meet only with more virtual meetings than the max_virtual_share of "
+            f"{share:g} allows (in person on {int(in_person[start:].sum())} of their "
+            f"{len(usable)} common free days)",
+            start,
+            n - 1,
         )
-    return (
-        f"{names} cannot meet every {shortest}-{longest} days on their common free days "
-        f"({len(usable)} days from {on(int(usable[0]))} to {on(int(usable[-1]))})"
+    return Unmet(
+        f"cannot meet every {shortest}-{longest} days on their common free days "
+        f"({len(usable)} days from {on(int(usable[0]))} to {on(int(usable[-1]))})",
+        int(usable[0]),
+        int(usable[-1]),
     )
 
 
-def _virtual_reason(program: Program, resident_id: str, coach_id: str) -> str | None:
-    coach = program.coaches[program.index.coach[coach_id]]
-    if program.policy.virtual == "only" and not coach.virtual_ok:
-        return (
-            f"{resident_id} and {coach_id} cannot meet: meetings are virtual only "
-            f'(policy virtual = "only") and {coach_id} does not meet virtually '
-            "(virtual_ok = false)"
-        )
-    return None
+def unmet_reason(names: str, in_person: BoolArray, virtual: BoolArray, **cadence: Any) -> str:
+    """Why a pair's days admit no plan, as a sentence with dates.
+
+    ``in_person`` and ``virtual`` are per day of the horizon; ``cadence`` holds the
+    keyword arguments of :func:`unmet_cause` (``day0``, the first-meeting window, the
+    cadence and the virtual policy). The scheduler uses the same sentences for a pair
+    it cannot plan even alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from datetime import date
+    >>> days = np.zeros(120, dtype=bool)
+    >>> days[[3, 10, 100]] = True
+    >>> print(unmet_reason("R1 and C1", days, np.zeros(120, dtype=bool), day0=date(2026, 7, 1),
+    ...                    first_from=0, first_by=28, shortest=42, longest=56, share=0.5,
+    ...                    in_person_first=True))  # doctest: +NORMALIZE_WHITESPACE
+    R1 and C1 have no common free time from 2026-07-12 to 2026-10-08,
+    longer than the 56-day cadence allows
+    """
+    return f"{names} {unmet_cause(in_person, virtual, **cadence).clause}"
+
+
+def virtual_only_reason(resident_id: str, coach_id: str) -> str:
+    """The sentence for a coach who does not meet virtually when every meeting is virtual.
+
+    Examples
+    --------
+    >>> virtual_only_reason("R1", "C2").endswith("(virtual_ok = false)")
+    True
+    """
+    return (
+        f"{resident_id} and {coach_id} cannot meet: meetings are virtual only "
+        f'(policy virtual = "only") and {coach_id} does not meet virtually '
+        "(virtual_ok = false)"
+    )
 
 
 def why(
@@ -732,9 +775,8 @@ def reason(
     c = np.array([index.coach[coach_id]])
     if can_meet(program, r, c, start=start)[0]:
         return None
-    simple = _virtual_reason(program, resident_id, coach_id)
-    if simple:
-        return simple
+    if program.policy.virtual == "only" and not program.coaches[index.coach[coach_id]].virtual_ok:
+        return virtual_only_reason(resident_id, coach_id)
     start_day = max((start - program.start).days, 0) if start is not None else 0
     cadence = _Cadence.of(program, start_day)
     bits_ip, bits_v = pair_days(program, r, c, start_day=start_day)

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 
 from coachmatch.constraints.meetings import MEETING_COLUMNS
-from coachmatch.constraints.r7_can_meet import unmet_reason
+from coachmatch.constraints.r7_can_meet import Unmet, unmet_cause
 from coachmatch.models import Program
 from coachmatch.results import Schedule
-from coachmatch.solver.scheduling.pair_plan import pair_lower_bound, pair_plan
+from coachmatch.solver.scheduling.pair_plan import pair_lower_bound
 from coachmatch.solver.scheduling.replan import History, meeting_id, merge
 from coachmatch.solver.scheduling.tasks import CoachResult, CoachTask, PairTask
 from coachmatch.timegrid import SLOTS_PER_DAY, TimeGrid
@@ -50,6 +50,30 @@ def unplanned_pairs(
     return found
 
 
+def _days(pair: PairTask, task: CoachTask, starts: Sequence[int]) -> tuple[Any, Any]:
+    """(in person, virtual) per day of the horizon, from the pair's start units."""
+    free = np.zeros(task.n_days, dtype=bool)
+    free[np.unique(np.asarray(starts, dtype=np.int64) // SLOTS_PER_DAY)] = True
+    in_person = free & (np.asarray(pair.cost) >= 0) & (not task.virtual_only)
+    return in_person, free & pair.virtual_ok
+
+
+def _cause(program: Program, task: CoachTask, pair: PairTask, starts: Sequence[int]) -> Unmet:
+    in_person, virtual = _days(pair, task, starts)
+    return unmet_cause(
+        in_person,
+        virtual,
+        day0=program.start,
+        first_from=pair.first_from,
+        first_by=pair.first_by,
+        shortest=task.shortest,
+        longest=task.longest,
+        share=task.share[0] / task.share[1],
+        in_person_first=pair.in_person_first,
+        what="next" if pair.past_count else "first",
+    )
+
+
 def _alone(program: Program, task: CoachTask, pair: PairTask) -> str:
     """Why the pair has no plan even without the coach's other coachees."""
     names = f"{pair.resident_id} and {pair.coach_id}"
@@ -58,57 +82,46 @@ def _alone(program: Program, task: CoachTask, pair: PairTask) -> str:
             f'{names} cannot meet: meetings are virtual only (policy virtual = "only") '
             f"and {pair.coach_id} does not meet virtually (virtual_ok = false)"
         )
-    free = np.zeros(task.n_days, dtype=bool)
-    free[np.unique(np.asarray(pair.starts, dtype=np.int64) // SLOTS_PER_DAY)] = True
-    in_person = free & (np.asarray(pair.cost) >= 0) & (not task.virtual_only)
-    virtual = free & pair.virtual_ok
-    share = task.share[0] / task.share[1]
-    return unmet_reason(
-        names,
-        in_person,
-        virtual,
-        day0=program.start,
-        first_from=pair.first_from,
-        first_by=pair.first_by,
-        shortest=task.shortest,
-        longest=task.longest,
-        share=share,
-        in_person_first=pair.in_person_first,
-        what="next" if pair.past_count else "first",
-    )
+    return f"{names} {_cause(program, task, pair, pair.starts).clause}"
 
 
 def _competing(program: Program, task: CoachTask, result: CoachResult, p: int) -> str:
-    """Why a pair that can meet alone was left out: whose meetings take its times, when."""
+    """Why a pair that can meet alone was left out: the cause on the time the coach's
+    other meetings leave it, and whose meetings take that time, in which weeks."""
     pair = task.pairs[p]
     names = f"{pair.resident_id} and {pair.coach_id}"
     owner: dict[int, int] = {}
     for q, d, s, _, _ in result.meetings:
         for k in range(task.length):
             owner[d * SLOTS_PER_DAY + s + k] = q
-    by_day: dict[int, list[int]] = {}
+    left: list[int] = []
+    taken: dict[int, set[int]] = {}
     for u in pair.starts:
-        by_day.setdefault(u // SLOTS_PER_DAY, []).append(u)
-    blocked: dict[int, set[int]] = {}
-    for day, units in by_day.items():
-        takers = [{owner[u + k] for k in range(task.length) if u + k in owner} for u in units]
-        if all(takers):
-            blocked[day] = set().union(*takers)
-    if not blocked:
+        takers = {owner[u + k] for k in range(task.length) if u + k in owner}
+        if takers:
+            taken.setdefault(u // SLOTS_PER_DAY, set()).update(takers)
+        else:
+            left.append(u)
+    if not taken:
         return (
             f"{names} can meet on their own, but no plan fitting them between "
             f"{pair.coach_id}'s other meetings was found within the solver's limits"
         )
-    _, own = pair_plan(pair, task)
-    focus = [d for d, _ in own if d in blocked] or sorted(blocked)
-    rivals = sorted({task.pairs[q].resident_id for d in focus for q in blocked[d]})
-    weeks = sorted({program.start + timedelta(days=d - (task.weekday0 + d) % 7) for d in focus})
+    cause = _cause(program, task, pair, left)
+    focus = sorted(d for d in taken if cause.first <= d <= cause.last) or sorted(taken)
+    rivals = sorted({task.pairs[q].resident_id for d in focus for q in taken[d]})
+    weeks = sorted(
+        {
+            max(program.start + timedelta(days=d - (task.weekday0 + d) % 7), program.start)
+            for d in focus
+        }
+    )
     shown = ", ".join(str(w) for w in weeks[:_LIST])
     more = f" and {len(weeks) - _LIST} more" if len(weeks) > _LIST else ""
     return (
         f"{names} can meet on their own, but not besides {pair.coach_id}'s other "
-        f"coachees: every time that suits them is taken by {pair.coach_id}'s meetings "
-        f"with {', '.join(rivals)} in the weeks of {shown}{more}"
+        f"coachees: with {pair.coach_id}'s meetings with {', '.join(rivals)} in the weeks "
+        f"of {shown}{more}, they {cause.clause}"
     )
 
 
