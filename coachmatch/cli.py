@@ -190,6 +190,10 @@ def _batch(args: argparse.Namespace) -> int:
     print()
     print(result.schedule.summary())
     print()
+    for done in result.rounds:
+        print(f"re-matched: {done.sentence()}")
+    if result.rounds:
+        print()
     times = ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())
     print(f"wrote {result.out}/ (report: {result.out / 'report.html'}); {times}")
     return 0

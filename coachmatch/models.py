@@ -417,7 +417,7 @@ class Policy(BaseModel):
     seed: int = Field(default=0, ge=0)
     time_limit_s: float = Field(default=30.0, gt=0, allow_inf_nan=False)
     must_meet: bool = True
-    rematch_rounds: int = Field(default=3, ge=0)
+    rematch_rounds: int = Field(default=3, ge=0, le=100)
 
     @field_validator("min_caseload")
     @classmethod
@@ -662,7 +662,10 @@ class Program(ProgramHeader):
         >>> program.answers() == program.survey  # one row per answer already
         True
         """
-        return _merged_answers(self.survey)
+        merged: tuple[Answer, ...] = self.index.derived(
+            "answers", lambda: _merged_answers(self.survey)
+        )
+        return merged
 
     def respondents(self) -> frozenset[str]:
         """Residents who answered the survey: at least one answer row, or a row of
@@ -780,19 +783,21 @@ class Program(ProgramHeader):
 
 
 def _merged_answers(survey: Sequence[Answer]) -> tuple[Answer, ...]:
-    """Rows of one person and question merged, in the order of their first rows."""
-    merged: dict[tuple[str, str], Answer] = {}
+    """Rows of one person and question merged, in the order of their first rows
+    (linear in the rows: choices are collected once, then each answer built once)."""
+    rows: dict[tuple[str, str], list[Answer]] = {}
     for a in survey:
-        key = (a.person_id, a.question_id)
-        before = merged.get(key)
-        if before is None:
-            merged[key] = a
-        else:
-            choices = tuple(dict.fromkeys((*before.answer, *a.answer)))
-            merged[key] = before.model_copy(update={"answer": choices})
-    if len(merged) == len(survey):
+        rows.setdefault((a.person_id, a.question_id), []).append(a)
+    if len(rows) == len(survey):
         return tuple(survey)
-    return tuple(merged.values())
+    merged = []
+    for group in rows.values():
+        if len(group) == 1:
+            merged.append(group[0])
+        else:
+            choices = tuple(dict.fromkeys(v for a in group for v in a.answer))
+            merged.append(group[0].model_copy(update={"answer": choices}))
+    return tuple(merged)
 
 
 def _program_error(error: ValidationError, data: Any) -> ProgramError:

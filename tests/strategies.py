@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
@@ -203,14 +203,15 @@ def programs(draw: st.DrawFn, max_residents: int = 8, max_coaches: int = 5) -> P
     busy = []
     zone = ZoneInfo(ZONE)
     for person in people:
-        for _ in range(draw(st.integers(0, 2))):
+        # most people keep the policy's workday; some list windows, weekends now and then
+        for _ in range(draw(st.sampled_from([0, 0, 0, 0, 1, 2]))):
             begin = draw(st.integers(7, 18))
             availability.append(
                 AvailabilityWindow(
                     person_id=person,
-                    weekday=draw(st.sampled_from(WEEKDAYS)),
+                    weekday=draw(st.sampled_from([*WEEKDAYS, "wed", "wed", "wed"])),
                     start=time(begin),
-                    end=time(begin + draw(st.integers(1, 4))),
+                    end=time(begin + draw(st.integers(1, min(6, 23 - begin)))),
                 )
             )
         if draw(st.booleans()):
@@ -222,7 +223,7 @@ def programs(draw: st.DrawFn, max_residents: int = 8, max_coaches: int = 5) -> P
                 BusyInterval(
                     person_id=person,
                     start=start,
-                    end=start + timedelta(minutes=draw(st.integers(30, 600))),
+                    end=start.astimezone(UTC) + timedelta(minutes=draw(st.integers(30, 600))),
                 )
             )
     requests = []
@@ -259,7 +260,10 @@ def programs(draw: st.DrawFn, max_residents: int = 8, max_coaches: int = 5) -> P
         max_virtual_share=draw(st.sampled_from([0.0, 0.25, 0.5, 1.0])),
         first_meeting_in_person=draw(st.booleans()),
         meeting_minutes=draw(st.sampled_from([30, 30, 45, 60])),
-        must_meet=draw(st.integers(0, 2).map(bool)),
+        # R7 rules out every resident of partial rotations: there, mostly off
+        must_meet=draw(
+            st.integers(0, 3).map(bool) if full_year else st.integers(0, 3).map(lambda k: k == 0)
+        ),
     )
     return Program(
         name=draw(awkward_text),
@@ -336,7 +340,7 @@ def schedulable_programs(draw: st.DrawFn, max_residents: int = 4, max_coaches: i
                     person_id=person,
                     weekday=draw(st.sampled_from(WEEKDAYS[:5])),
                     start=time(begin),
-                    end=time(begin + draw(st.integers(1, 6))),
+                    end=time(begin + draw(st.integers(1, min(6, 23 - begin)))),
                 )
             )
         for _ in range(draw(st.integers(0, 2))):
@@ -347,7 +351,8 @@ def schedulable_programs(draw: st.DrawFn, max_residents: int = 4, max_coaches: i
                 BusyInterval(
                     person_id=person,
                     start=begin_at,
-                    end=begin_at + timedelta(minutes=draw(st.integers(30, 3 * 24 * 60))),
+                    end=begin_at.astimezone(UTC)
+                    + timedelta(minutes=draw(st.integers(30, 3 * 24 * 60))),
                 )
             )
     policy = Policy(

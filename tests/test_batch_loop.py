@@ -8,6 +8,8 @@ import re
 from datetime import date, time
 from pathlib import Path
 
+import pytest
+
 from coachmatch import (
     AvailabilityWindow,
     Coach,
@@ -160,3 +162,16 @@ def _every_resident_planned_or_listed(program: Program, result: object, out: Pat
         assert re.search(re.escape(resident), page)
     if unplanned or unmatched:
         assert "None: every active resident" not in page
+
+
+def test_the_command_line_prints_the_rounds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from coachmatch.cli import main
+
+    folder = write_program(crowded(), tmp_path / "program")
+    assert main(["run", str(folder), "--out", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    assert "re-matched: Round 1: 1 pairs could not be planned and were forbidden" in printed
+    assert "pairs: 7 of 7 planned" not in printed  # six residents: six pairs
+    assert "pairs: 6 of 6 planned" in printed

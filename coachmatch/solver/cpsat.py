@@ -245,7 +245,9 @@ def solve_cpsat(
     ):
         return None
     if problem.fair and n_arcs:
-        smallest = aux["smallest"] = build.new_vars(0, 100)
+        # with no respondent matched, `smallest` takes the ceiling, not 100 (see
+        # MatchingProblem.fairness_ceiling): leaving respondents out never wins O2
+        smallest = aux["smallest"] = build.new_vars(0, problem.fairness_ceiling())
         for r, arcs in enumerate(arcs_of_resident):
             if not problem.respondent[r]:
                 continue  # SPEC 1.1: O2 counts residents who answered the survey
@@ -278,7 +280,7 @@ def _levels(problem: MatchingProblem, chosen: npt.NDArray[np.bool_]) -> dict[str
     return {
         "matched": int(chosen.sum()),
         "continuity": int((problem.kept & chosen).sum()),
-        "min_affinity": int(counted.min()) if len(counted) else 100,
+        "min_affinity": int(counted.min()) if len(counted) else problem.fairness_ceiling(),
         "total_affinity": int(scores.sum()),
         "sum_sq_caseload": int((load**2).sum()),
     }

@@ -180,7 +180,7 @@ def solve_flow(
     kept_cost = -problem.kept.astype(np.int64)
     threshold: int | None = None
     if problem.fair and problem.n_arcs:
-        high = _threshold_ceiling(problem)
+        high = problem.fairness_ceiling()
         if high <= 0:
             threshold = 0  # every solution reaches the ceiling: no solve needed
         else:
@@ -205,17 +205,6 @@ def solve_flow(
     solves += net.solves
     log.debug("flow path: %d solves", solves)
     return FlowResult(net.assignment(), unmatched, threshold, solves)
-
-
-def _threshold_ceiling(problem: MatchingProblem) -> int:
-    """No threshold can exceed the best option of the worst-off respondent who must be
-    matched (with unmatched residents allowed, only the best affinity bounds it)."""
-    counted = problem.respondent[problem.resident]
-    if problem.allow_unmatched:
-        return int(problem.affinity[counted].max()) if counted.any() else 0
-    best_option = np.zeros(problem.n_residents, dtype=np.int64)
-    np.maximum.at(best_option, problem.resident, problem.affinity)
-    return int(best_option[problem.respondent].min())
 
 
 def _bisect_threshold(net: _Network, best: int, high: int) -> int:

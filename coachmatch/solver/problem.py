@@ -80,6 +80,18 @@ class MatchingProblem:
     def n_arcs(self) -> int:
         return len(self.resident)
 
+    def fairness_ceiling(self) -> int:
+        """No O2 value can exceed this: the best option of the worst-off respondent who
+        must be matched; with unmatched residents allowed, the best affinity among
+        respondents' allowed pairs. A matching that leaves every respondent unmatched
+        counts as reaching it, so leaving respondents out never beats matching them."""
+        counted = self.respondent[self.resident]
+        if self.allow_unmatched:
+            return int(self.affinity[counted].max()) if counted.any() else 0
+        best_option = np.zeros(self.n_residents, dtype=np.int64)
+        np.maximum.at(best_option, self.resident, self.affinity)
+        return int(best_option[self.respondent].min()) if self.respondent.any() else 0
+
     @property
     def fair(self) -> bool:
         """Whether O2 applies: ``fairness = "maxmin"`` and someone answered the survey."""
