@@ -11,7 +11,7 @@ Protocol
   deterministic, so every run gives the same plan). Peak memory is the growth of
   VmHWM of the main process over its size after matching (workers not included).
 - Reported: wall time, peak memory, meetings, total travel, the independent travel
-  lower bound (:mod:`coachmatch.solver.bounds`) and their ratio, the status, and the
+  lower bound (:mod:`coachmatch.solver.scheduling.pair_plan`) and their ratio, the status, and the
   violations ``audit_schedule()`` finds (must be 0).
 - Run: ``python benchmarks/scheduling.py [--sizes medium large] [--workers 1 2]``.
 """

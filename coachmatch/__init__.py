@@ -28,7 +28,7 @@ from coachmatch.models import (
 from coachmatch.results import Matching, Schedule
 from coachmatch.solver import match, schedule
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 __all__ = [
     "AffinityScore",

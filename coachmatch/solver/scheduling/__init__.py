@@ -11,8 +11,8 @@ The parts, one idea a file:
 - :mod:`.plan` — :func:`schedule`, which runs the coaches through an executor.
 """
 
-from coachmatch.solver.scheduling.model import alone, solve_coach
-from coachmatch.solver.scheduling.pair_plan import pair_lower_bound, pair_plan, travel_lower_bound
+from coachmatch.solver.scheduling.model import solve_coach
+from coachmatch.solver.scheduling.pair_plan import pair_lower_bound, pair_plan
 from coachmatch.solver.scheduling.plan import schedule
 from coachmatch.solver.scheduling.tasks import CoachResult, CoachTask, PairTask, build_tasks
 
@@ -20,11 +20,9 @@ __all__ = [
     "CoachResult",
     "CoachTask",
     "PairTask",
-    "alone",
     "build_tasks",
     "pair_lower_bound",
     "pair_plan",
     "schedule",
     "solve_coach",
-    "travel_lower_bound",
 ]

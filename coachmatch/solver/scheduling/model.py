@@ -37,7 +37,7 @@ from coachmatch.solver.scheduling.pair_plan import pair_lower_bound, pair_plan
 from coachmatch.solver.scheduling.tasks import CoachResult, CoachTask, PairTask
 from coachmatch.timegrid import SLOT_MINUTES, SLOTS_PER_DAY
 
-__all__ = ["alone", "solve_coach"]
+__all__ = ["solve_coach"]
 
 
 def solve_coach(task: CoachTask, *, use_plans: bool = True) -> CoachResult:
@@ -188,17 +188,17 @@ def _solve_model(task: CoachTask, candidates: list[int], floors: Sequence[float]
         plan[p] = meetings
     model.add_no_overlap(intervals)
     total = sum(travel_terms)
+    travel_most = sum(_upper(t) for t in travel_terms)
     if dropped_terms:
         # re-planning (SPEC §5): keep the previous meetings first, then the least
         # travel, then the fewest meetings added (each one a change for two people)
         per_travel = len(added_terms) + 1
-        per_drop = per_travel * (sum(_upper(t) for t in travel_terms) + 1)
+        per_drop = per_travel * (travel_most + 1)
         rest = per_drop * sum(dropped_terms) + per_travel * total + sum(added_terms)
-        rest_most = per_drop * len(dropped_terms) + per_travel * (per_drop // per_travel - 1)
-        rest_most += len(added_terms)
+        rest_most = per_drop * len(dropped_terms) + per_travel * travel_most + len(added_terms)
     else:
         rest = total
-        rest_most = sum(_upper(t) for t in travel_terms)
+        rest_most = travel_most
     # SPEC 1.1: as many pairs planned as possible first; a pair outweighs all the rest
     unplanned = len(candidates) - sum(planned.values())
     objective = (rest_most + 1) * unplanned + rest
@@ -451,21 +451,3 @@ def _place(options: list[list[int]], length: int, fixed: Sequence[int] = ()) -> 
         return False
 
     return chosen if extend(0) else None
-
-
-def alone(task: CoachTask, pair: PairTask) -> CoachTask:
-    """The coach's task with this one pair (its travel floor the pair's own).
-
-    Examples
-    --------
-    >>> from coachmatch.datasets import synthetic
-    >>> import coachmatch
-    >>> program = synthetic("small")
-    >>> from coachmatch.solver.scheduling import build_tasks
-    >>> task = build_tasks(program, coachmatch.match(program))[0]
-    >>> len(alone(task, task.pairs[0]).pairs)
-    1
-    """
-    bound = pair_lower_bound(pair, task)
-    floor = round(bound) if math.isfinite(bound) else 0
-    return replace(task, pairs=(pair,), pair_floors=(bound,), travel_floor=floor)

@@ -17,7 +17,7 @@ from coachmatch.timegrid import SLOTS_PER_DAY
 if TYPE_CHECKING:  # the tasks are built with these bounds: no import at run time
     from coachmatch.solver.scheduling.tasks import CoachTask, PairTask
 
-__all__ = ["pair_lower_bound", "pair_plan", "travel_lower_bound"]
+__all__ = ["pair_lower_bound", "pair_plan"]
 
 _INF = np.inf
 
@@ -146,28 +146,3 @@ def pair_plan(pair: PairTask, task: CoachTask) -> tuple[float, list[tuple[int, b
     plan.append((day, v == 1))  # a first meeting is virtual exactly when v counts it
     plan.reverse()
     return answer, plan
-
-
-def travel_lower_bound(tasks: list[CoachTask]) -> int | None:
-    """Sum of the pairs' own least travel; None when some pair cannot be planned.
-
-    Reads each task's ``pair_floors`` (filled by ``build_tasks`` with
-    :func:`pair_lower_bound`), computing the ones a task lacks.
-
-    Examples
-    --------
-    >>> from coachmatch.datasets import synthetic
-    >>> import coachmatch
-    >>> from coachmatch.solver.scheduling import build_tasks
-    >>> program = synthetic("small")
-    >>> bound = travel_lower_bound(build_tasks(program, coachmatch.match(program)))
-    >>> bound is not None and bound >= 0
-    True
-    """
-    total = 0.0
-    for task in tasks:
-        floors = task.pair_floors or tuple(pair_lower_bound(p, task) for p in task.pairs)
-        if not all(np.isfinite(floors)):
-            return None
-        total += sum(floors)
-    return round(total)
