@@ -6,7 +6,13 @@ The public names are re-exported here; see the README for a tour.
 from coachmatch.batch import RunResult, run
 from coachmatch.calendar import calendars, write_ics
 from coachmatch.constraints import Violation, audit, audit_schedule
-from coachmatch.exceptions import InfeasibleError, Problem, ProgramError, ProgramWarning
+from coachmatch.exceptions import (
+    InfeasibleError,
+    OutputFolderError,
+    Problem,
+    ProgramError,
+    ProgramWarning,
+)
 from coachmatch.io import from_frames, load_program, to_frames, write_program
 from coachmatch.models import (
     AffinityScore,
@@ -38,6 +44,7 @@ __all__ = [
     "Coach",
     "InfeasibleError",
     "Matching",
+    "OutputFolderError",
     "Panel",
     "Policy",
     "Problem",

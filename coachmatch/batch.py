@@ -38,6 +38,8 @@ import hashlib
 import json
 import logging
 import math
+import os
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -48,12 +50,14 @@ from typing import Any
 
 import pandas as pd
 
-from coachmatch.calendar.export import calendars, invitations
+from coachmatch.calendar.export import LINK_PLACEHOLDER, calendars, invitations
 from coachmatch.constraints.meetings import MEETING_COLUMNS
 from coachmatch.exceptions import InfeasibleError, Problem, ProgramError
-from coachmatch.io.folder import atomic_folder, load_program, read_csv
+from coachmatch.io.folder import FILE_ORDER, load_program, read_csv
+from coachmatch.io.output import atomic_folder, check_output_folder
+from coachmatch.io.reading import inside, read_file
 from coachmatch.io.safe import restore, safe_frame
-from coachmatch.models import Program, Request
+from coachmatch.models import MAX_ID_BYTES, Program, Request, check_id
 from coachmatch.report import report_html
 from coachmatch.results import Matching, Schedule
 from coachmatch.solver import match, schedule
@@ -117,10 +121,17 @@ class RunResult:
 
 
 def _checksum(folder: Path) -> str:
+    """SHA-256 over the files a run reads (the program's files and busy calendars), by
+    name; other files in the folder are neither read nor counted."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    names = [name for name in FILE_ORDER if os.path.lexists(folder / name)]
+    busy = folder / "busy"
+    if busy.is_dir() and inside(busy, folder):
+        names += [f"busy/{p.name}" for p in busy.glob("*.ics")]
+    for name in sorted(names):
+        data, _ = read_file(folder / name, folder, name)
+        digest.update(name.encode() + b"\0")
+        digest.update(hashlib.sha256(data or b"").digest())
     return digest.hexdigest()
 
 
@@ -132,6 +143,8 @@ class PreviousRun:
     meetings: pd.DataFrame
     starts: dict[tuple[str, str], date]
     ends: dict[tuple[str, str], date]
+    #: the line of each row of ``meetings`` in meetings.csv
+    meeting_lines: list[int] = field(default_factory=list)
 
 
 #: the files of a run folder that a re-plan reads, with their required columns
@@ -142,13 +155,18 @@ _RUN_FILES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: bounds on the numbers of a run folder (far above anything a run writes)
+_MOST = {"sequence": 1_000_000, "travel_minutes": 1_000_000}
+
+
 def _check_cell(file: str, line: int, column: str, value: str, problems: list[Problem]) -> None:
-    """One cell of meetings.csv or pair_history.csv, against what coachmatch writes."""
+    """One cell of a previous run folder, against what coachmatch writes: the folder is
+    read as untrusted input (an id here may name a file the run writes)."""
     expected = None
     try:
-        if column in ("sequence", "travel_minutes"):
-            expected = "a whole number, 0 or more"
-            if int(value) < 0:
+        if column in _MOST:
+            expected = f"a whole number from 0 to {_MOST[column]:,}"
+            if not value.isdigit() or int(value) > _MOST[column]:
                 raise ValueError
         elif column in ("start", "end") and file == "meetings.csv":
             expected = "an ISO 8601 date-time with a UTC offset (2026-07-01T13:00:00-04:00)"
@@ -162,11 +180,38 @@ def _check_cell(file: str, line: int, column: str, value: str, problems: list[Pr
             if value not in ("scheduled", "cancelled"):
                 raise ValueError
         elif column in ("meeting_id", "resident_id", "coach_id", "site_id"):
-            expected = "an id"
-            if not value:
-                raise ValueError
+            # a meeting id joins two ids: <resident>-<coach>-<nn>
+            most = 2 * MAX_ID_BYTES + 16 if column == "meeting_id" else MAX_ID_BYTES
+            expected = f"an id (no ';', '/', '\\' or control characters, {most} bytes at most)"
+            check_id(value, most)
     except ValueError:
-        problems.append(Problem(file, line, column, f"bad value {value!r}", value, expected))
+        shown = value if len(value) <= 80 else value[:77] + "..."
+        problems.append(Problem(file, line, column, f"bad value {shown!r}", shown, expected))
+
+
+def _unknown_in_previous(program: Program, previous: PreviousRun, folder: str) -> list[Problem]:
+    """Meetings of the previous run naming a resident, coach or site the program lacks."""
+    index = program.index
+    known = {"resident_id": index.resident, "coach_id": index.coach, "site_id": index.site}
+    problems = []
+    for line, row in zip(previous.meeting_lines, previous.meetings.to_dict("records"), strict=True):
+        for column, ids in known.items():
+            value = row[column]
+            if value not in ids and not (column == "site_id" and value == "virtual"):
+                noun = column.removesuffix("_id")
+                problems.append(
+                    Problem(
+                        "meetings.csv",
+                        line,
+                        column,
+                        f"unknown {noun} {value!r} (not in the program folder)",
+                        value,
+                        f"an id of the program's {noun}s",
+                    )
+                )
+    if problems:
+        raise ProgramError(problems, f"the previous run {folder}")
+    return problems
 
 
 def read_run(folder: str | Path) -> PreviousRun:
@@ -193,15 +238,20 @@ def read_run(folder: str | Path) -> PreviousRun:
     problems: list[Problem] = []
     tables: dict[str, list[dict[str, str]]] = {}
     columns: dict[str, list[str]] = {}
+    lines: list[int] = []
     for name, required in _RUN_FILES.items():
         path = root / name
-        if not path.is_file():
+        if not os.path.lexists(path):
             if name != "pair_history.csv":  # older runs have none
                 problems.append(
                     Problem(name, None, None, "the file is missing", None, "a coachmatch run")
                 )
             continue
-        raw, found = read_csv(path.read_bytes(), name, name, required)
+        data, problem = read_file(path, root, name)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        raw, found = read_csv(data or b"", name, name, required)
         problems.extend(found)
         if raw is None:
             continue
@@ -222,9 +272,8 @@ def read_run(folder: str | Path) -> PreviousRun:
         ids: set[str] = set()
         for line, cells in raw.rows:
             row = {c: restore(str(v)) for c, v in cells.items()}
-            if name != "pairs.csv":
-                for column in required:
-                    _check_cell(name, line, column, row[column], problems)
+            for column in required:
+                _check_cell(name, line, column, row[column], problems)
             if name == "meetings.csv" and row["meeting_id"] in ids:
                 problems.append(
                     Problem(
@@ -238,6 +287,8 @@ def read_run(folder: str | Path) -> PreviousRun:
                 )
             ids.add(row.get("meeting_id", ""))
             rows.append(row)
+            if name == "meetings.csv":
+                lines.append(line)
         tables[name] = rows
         columns[name] = raw.columns
     if problems:
@@ -254,7 +305,7 @@ def read_run(folder: str | Path) -> PreviousRun:
         columns=list(dict.fromkeys([*_RUN_FILES["pairs.csv"], *columns["pairs.csv"]]))
     )
     meetings = pd.DataFrame(tables["meetings.csv"], columns=list(MEETING_COLUMNS))
-    return PreviousRun(pairs, meetings, starts, ends)
+    return PreviousRun(pairs, meetings, starts, ends, lines)
 
 
 def _continue_pairs(program: Program, previous: PreviousRun) -> Program:
@@ -350,7 +401,8 @@ def run(
     domain : str
         The calendars' UID domain (``<meeting_id>@<domain>``); keep it from run to run.
     meeting_link : str, optional
-        The link of virtual meetings (``{meeting_id}`` is replaced).
+        The link of virtual meetings, a template: ``{meeting_id}`` is replaced by the
+        meeting's id (plain text replacement; nothing else in it is interpreted).
     send_invitations : bool
         Also write per-meeting ``METHOD:REQUEST``/``CANCEL`` messages.
     allow_unmatched : bool
@@ -372,8 +424,11 @@ def run(
     InfeasibleError
         No matching satisfies the rules. (Pairs that cannot be planned do not fail
         the run: they are re-matched, and what remains is reported.)
+    OutputFolderError
+        ``out_dir`` is an input folder or a parent of one, a symbolic link, or a
+        non-empty folder coachmatch did not write (a ValueError).
     ValueError
-        ``previous`` without ``as_of``.
+        ``previous`` without ``as_of``; a bad ``domain`` or ``meeting_link``.
 
     Examples
     --------
@@ -397,6 +452,8 @@ def run(
 
     if previous is not None and as_of is None:
         raise ValueError("continuing from a previous run needs an as-of date")
+    _check_options(domain, meeting_link)
+    check_output_folder(out_dir, [program_dir, *([previous] if previous is not None else [])])
     source = Path(program_dir)
     program = load_program(source)
     checksum = _checksum(source)
@@ -404,6 +461,7 @@ def run(
         program = program.with_policy(seed=seed)
     earlier = read_run(previous) if previous is not None else None
     if earlier is not None:
+        _unknown_in_previous(program, earlier, str(previous))
         program = _continue_pairs(program, earlier)
     lap("load")
     matching = match(program, allow_unmatched=allow_unmatched, as_of=as_of, progress=progress)
@@ -466,6 +524,25 @@ def run(
     lap("write")
     log.info("run written to %s", out_dir)
     return RunResult(Path(out_dir), program, matching, plan, manifest, timings, tuple(rounds))
+
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_DOMAIN = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _check_options(domain: str, meeting_link: str | None) -> None:
+    """The calendar options, checked before any work (ValueError: exit 2)."""
+    if not _DOMAIN.match(domain):
+        raise ValueError(
+            f"--domain {domain!r} is not a host name (letters, digits, '-' and '.', "
+            "e.g. coaching.psychiatry.example.org)"
+        )
+    if meeting_link is not None and (_CONTROL.search(meeting_link) or len(meeting_link) > 2000):
+        raise ValueError(
+            "--meeting-link must be one line of at most 2,000 characters, without control "
+            f"characters; {LINK_PLACEHOLDER} is replaced by the meeting's id"
+        )
 
 
 def _close_the_loop(

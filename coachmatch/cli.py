@@ -230,7 +230,11 @@ def _run_arguments(parser: argparse.ArgumentParser, *, out: str | None) -> None:
         default="coachmatch.invalid",
         help="the calendars' UID domain; keep it from run to run (default: %(default)s)",
     )
-    parser.add_argument("--meeting-link", help="link of virtual meetings; {meeting_id} is replaced")
+    parser.add_argument(
+        "--meeting-link",
+        help="link of virtual meetings, a template: {meeting_id} is replaced by the "
+        "meeting's id (plain replacement; nothing else is interpreted)",
+    )
     parser.add_argument(
         "--invitations",
         action="store_true",

@@ -16,6 +16,7 @@ from pydantic_core import ErrorDetails
 
 __all__ = [
     "InfeasibleError",
+    "OutputFolderError",
     "Problem",
     "ProgramError",
     "ProgramWarning",
@@ -261,3 +262,14 @@ class InfeasibleError(ValueError):
         self.reasons: list[str] = list(reasons)
         lines = "\n".join(f"  - {reason}" for reason in self.reasons)
         super().__init__(f"no {what} satisfies the rules:\n{lines}")
+
+
+class OutputFolderError(ValueError):
+    """A run folder coachmatch must not write: an input folder or a parent of one, a
+    symbolic link, a file, or a non-empty folder that coachmatch did not write.
+
+    Examples
+    --------
+    >>> isinstance(OutputFolderError("x"), ValueError)
+    True
+    """

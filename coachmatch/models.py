@@ -46,6 +46,7 @@ from coachmatch.exceptions import ProgramError, pydantic_problems
 from coachmatch.validation import ID_COLUMNS, find_problems
 
 __all__ = [
+    "MAX_ID_BYTES",
     "TABLES",
     "WEEKDAYS",
     "AffinityScore",
@@ -64,21 +65,39 @@ __all__ = [
     "Rotation",
     "Site",
     "TravelTime",
+    "check_id",
 ]
 
 T = TypeVar("T")
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_ID_FORBIDDEN = re.compile(r"[;/\\\x00-\x1f]")
+_ID_FORBIDDEN = re.compile(r"[;/\\\x00-\x1f\x7f]")
+#: longest id, in UTF-8 bytes: ids name files (``<person_id>.ics``, meeting ids)
+MAX_ID_BYTES = 100
 
 
-def _check_id(value: str) -> str:
+def check_id(value: str, max_bytes: int = MAX_ID_BYTES) -> str:
+    """``value`` if it is a valid id, else ValueError saying why (SPEC §2, decisions).
+
+    Examples
+    --------
+    >>> check_id("C0001")
+    'C0001'
+    >>> check_id("../x")
+    Traceback (most recent call last):
+    ...
+    ValueError: an id must not contain ';', '/', '\\' or control characters
+    """
     if value != value.strip():
         raise ValueError("an id must not start or end with spaces")
     if not value:
         raise ValueError("an id must not be empty")
     if _ID_FORBIDDEN.search(value):
         raise ValueError("an id must not contain ';', '/', '\\' or control characters")
+    if len(value.encode("utf-8")) > max_bytes:
+        raise ValueError(f"an id must be at most {max_bytes} bytes long")
+    if value in (".", ".."):
+        raise ValueError("an id must not be '.' or '..'")
     return value
 
 
@@ -111,7 +130,7 @@ def _weekday(value: Any) -> Any:
     return value
 
 
-Id = Annotated[str, AfterValidator(_check_id)]
+Id = Annotated[str, AfterValidator(check_id)]
 IdList = Annotated[tuple[Id, ...], BeforeValidator(_split_list)]
 TextList = Annotated[tuple[str, ...], BeforeValidator(_split_list)]
 Weekday = Annotated[

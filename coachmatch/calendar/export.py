@@ -23,9 +23,13 @@ from typing import Any
 import icalendar
 
 from coachmatch.constraints.meetings import VIRTUAL
+from coachmatch.io.output import file_name
 from coachmatch.results import Schedule
 
-__all__ = ["AGENDA", "calendar_for", "calendars", "invitations", "write_ics"]
+__all__ = ["AGENDA", "LINK_PLACEHOLDER", "calendar_for", "calendars", "invitations", "write_ics"]
+
+#: in a virtual meeting's link template, replaced by the meeting's id (nothing else is)
+LINK_PLACEHOLDER = "{meeting_id}"
 
 #: the short agenda in every meeting's description
 AGENDA = (
@@ -81,7 +85,8 @@ def _event(
     event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
     details = [AGENDA, "", f"Coach: {coach.name}", f"Resident: {resident.name}"]
     if row["site_id"] == VIRTUAL:
-        link = meeting_link.format(meeting_id=row["meeting_id"]) if meeting_link else None
+        # a template with one placeholder, filled by plain replacement (never str.format)
+        link = meeting_link.replace(LINK_PLACEHOLDER, row["meeting_id"]) if meeting_link else None
         if link:
             event.add("location", f"Virtual meeting: {link}")
             event.add("url", link)
@@ -207,7 +212,7 @@ def calendars(
         calendar = calendar_for(
             schedule, person, domain=domain, stamp=stamp, meeting_link=meeting_link
         )
-        out[f"{person}.ics"] = calendar.to_ical()
+        out[file_name(person, ".ics")] = calendar.to_ical()
     whole = calendar_for(schedule, domain=domain, stamp=stamp, meeting_link=meeting_link)
     out["program.ics"] = whole.to_ical()
     return out
@@ -249,7 +254,7 @@ def invitations(
         calendar.add_component(
             _event(schedule, row, domain=domain, stamp=stamp, meeting_link=meeting_link)
         )
-        out[f"{row['meeting_id']}.ics"] = calendar.to_ical()
+        out[file_name(row["meeting_id"], ".ics")] = calendar.to_ical()
     return out
 
 
@@ -265,4 +270,4 @@ def write_ics(files: dict[str, bytes], folder: str | Path) -> None:
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
-        (target / name).write_bytes(data)
+        (target / file_name(name)).write_bytes(data)

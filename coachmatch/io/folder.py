@@ -12,12 +12,9 @@ import io
 import json
 import os
 import re
-import shutil
-import tempfile
 import tomllib
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from coachmatch.calendar.busy import busy_from_ics
 from coachmatch.exceptions import Problem, ProgramWarning, decode_text, pydantic_problems
+from coachmatch.io.output import atomic_folder
+from coachmatch.io.reading import inside, read_file
 from coachmatch.io.rows import ParsedTable, RawTable, assemble, parse_table, unknown_columns
 from coachmatch.models import TABLES, Policy, Program, ProgramHeader, closest
 
@@ -74,25 +73,34 @@ def load_program(folder: str | os.PathLike[str]) -> Program:
     if not root.is_dir():
         raise FileNotFoundError(f"program folder '{root}' does not exist or is not a folder")
     problems: list[Problem] = []
+    present = {name: os.path.lexists(root / name) for name in FILE_ORDER}
     for name in REQUIRED_FILES:
-        if not (root / name).is_file():
+        if not present[name]:
             problems.append(
                 Problem(
                     name, None, None, "required file is missing", None, f"a file {name} in {root}"
                 )
             )
+    contents: dict[str, bytes] = {}
+    for name in FILE_ORDER:
+        if present[name]:
+            data, problem = read_file(root / name, root, name)
+            if problem is not None:
+                problems.append(problem)
+            else:
+                contents[name] = data or b""
     meta: dict[str, Any] = {}
-    if (root / "program.toml").is_file():
-        meta, meta_problems = _read_toml(root / "program.toml")
+    if "program.toml" in contents:
+        meta, meta_problems = _read_toml(contents["program.toml"])
         problems.extend(meta_problems)
     zone = ZoneInfo(meta["timezone"]) if "timezone" in meta else None
     parsed: dict[str, ParsedTable] = {}
     for table in TABLES:
-        path = root / f"{table}.csv"
-        parsed[table] = ParsedTable(complete=path.is_file() or f"{table}.csv" not in REQUIRED_FILES)
-        if not path.is_file():
+        name = f"{table}.csv"
+        parsed[table] = ParsedTable(complete=name in contents or not present[name])
+        if name not in contents:
             continue
-        raw, read_problems = read_csv(path.read_bytes(), path.name, table)
+        raw, read_problems = read_csv(contents[name], name, table)
         problems.extend(read_problems)
         if raw is None:
             parsed[table].complete = False
@@ -109,8 +117,14 @@ def _read_busy_calendars(
     root: Path, meta: dict[str, Any], parsed: dict[str, ParsedTable]
 ) -> list[Problem]:
     folder = root / "busy"
-    if not folder.is_dir():
+    if not os.path.lexists(folder):
         return []
+    if not inside(folder, root) or not folder.is_dir():
+        what = "a link out of the program folder" if folder.is_dir() else "not a folder"
+        return [Problem("busy", None, None, f"is {what}", None, "a folder of .ics files")]
+    # with coaches.csv or residents.csv unreadable, no person id is known for sure:
+    # saying every calendar names an unknown person would only bury the real problem
+    people_known = parsed["coaches"].complete and parsed["residents"].complete
     people = (
         {
             getattr(m, key)
@@ -124,21 +138,26 @@ def _read_busy_calendars(
     for path in sorted(folder.glob("*.ics")):
         file = f"busy/{path.name}"
         if path.stem not in people:
-            problems.append(
-                Problem(
-                    file,
-                    None,
-                    None,
-                    f"unknown person '{path.stem}'",
-                    path.stem,
-                    "a file named <coach_id or resident_id>.ics",
+            if people_known:
+                problems.append(
+                    Problem(
+                        file,
+                        None,
+                        None,
+                        f"unknown person '{path.stem}'",
+                        path.stem,
+                        "a file named <coach_id or resident_id>.ics",
+                    )
                 )
-            )
+            continue
+        data, problem = read_file(path, root, file)
+        if problem is not None:
+            problems.append(problem)
             continue
         if not {"timezone", "start", "end"} <= set(meta):
             continue  # program.toml is broken and reported; the horizon is unknown
         busy, ics_problems = busy_from_ics(
-            path.read_bytes(),
+            data or b"",
             path.stem,
             file,
             ZoneInfo(meta["timezone"]),
@@ -234,13 +253,24 @@ def _key_lines(text: str) -> dict[str, int]:
     return lines
 
 
-def _read_toml(path: Path) -> tuple[dict[str, Any], list[Problem]]:
-    file = path.name
-    text, problem = decode_text(path.read_bytes(), file)
+def _read_toml(data: bytes) -> tuple[dict[str, Any], list[Problem]]:
+    file = "program.toml"
+    text, problem = decode_text(data, file)
     if text is None:
         return {}, [problem] if problem else []
     try:
-        data = tomllib.loads(text)
+        parsed = tomllib.loads(text)
+    except RecursionError:
+        return {}, [
+            Problem(
+                file,
+                None,
+                None,
+                "malformed TOML: arrays or tables nested too deeply",
+                None,
+                'key = value lines, e.g. timezone = "America/Toronto"',
+            )
+        ]
     except tomllib.TOMLDecodeError as error:
         position = _TOML_POSITION.search(str(error))
         line, column = (int(position.group(1)), position.group(2)) if position else (None, None)
@@ -255,7 +285,7 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], list[Problem]]:
                 'key = value lines, e.g. timezone = "America/Toronto"',
             )
         ]
-    meta, problems = parse_meta(data, file, _key_lines(text))
+    meta, problems = parse_meta(parsed, file, _key_lines(text))
     return meta, problems
 
 
@@ -446,43 +476,3 @@ def write_program(
             with open(staging / f"{table}.csv", "w", encoding="utf-8", newline="") as handle:
                 csv.writer(handle, lineterminator="\n").writerows(table_rows(rows, model, zone))
     return target
-
-
-@contextmanager
-def atomic_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """A staging folder beside ``target`` that replaces it only when the block succeeds.
-
-    The staging folder (``.<name>.partial-*``) is removed if the block raises or is
-    interrupted (KeyboardInterrupt included); an existing ``target`` is moved aside and
-    removed only after the new folder is in place. A process killed outright can
-    leave a ``.partial`` folder behind, never a half-written ``target``.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     with atomic_folder(f"{tmp}/out") as staging:
-    ...         _ = (staging / "a.txt").write_text("done")
-    ...     sorted(p.name for p in Path(tmp).iterdir())
-    ['out']
-    """
-    final = Path(target)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
-    try:
-        yield staging
-        if final.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
-            os.replace(final, retired / final.name)
-            try:
-                os.replace(staging, final)
-            except BaseException:
-                os.replace(retired / final.name, final)
-                raise
-            finally:
-                shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
