@@ -19,12 +19,13 @@ This module holds the models only: it imports neither the loaders nor the solver
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from functools import cached_property
 from typing import Annotated, Any, Literal, Self, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +44,14 @@ from pydantic import (
 
 from coachmatch._display import facts_html, facts_text
 from coachmatch.exceptions import ProgramError, pydantic_problems
+from coachmatch.limits import (
+    MAX_CADENCE_DAYS,
+    MAX_CAPACITY,
+    MAX_HORIZON_DAYS,
+    MAX_SEED,
+    MAX_TIME_LIMIT_S,
+    MAX_WEIGHT,
+)
 from coachmatch.validation import ID_COLUMNS, find_problems
 
 __all__ = [
@@ -130,7 +139,33 @@ def _weekday(value: Any) -> Any:
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _one_line(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("text must be one line without control characters (newline, tab, ...)")
+    return value
+
+
+def _email(value: str) -> str:
+    if value and (value.count("@") != 1 or any(c.isspace() for c in value)):
+        raise ValueError("expected an e-mail address like name@example.org")
+    return value
+
+
+def _clock(value: Any) -> Any:
+    """Times are "HH:MM" text (or time objects): a number would be read as seconds."""
+    if isinstance(value, time) or not isinstance(value, bool | int | float):
+        return value
+    raise ValueError('expected a time as "HH:MM" text, e.g. "08:00"')
+
+
 Id = Annotated[str, AfterValidator(check_id)]
+#: one line of text: names, addresses, services, reasons (a newline breaks calendars)
+Line = Annotated[str, AfterValidator(_one_line)]
+Email = Annotated[str, AfterValidator(_one_line), AfterValidator(_email)]
+Clock = Annotated[time, BeforeValidator(_clock)]
 IdList = Annotated[tuple[Id, ...], BeforeValidator(_split_list)]
 TextList = Annotated[tuple[str, ...], BeforeValidator(_split_list)]
 Weekday = Annotated[
@@ -165,8 +200,8 @@ class Site(_Record):
     """
 
     site_id: Id
-    name: str = Field(min_length=1)
-    address: str = ""
+    name: Line = Field(min_length=1)
+    address: Line = ""
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180, validate_default=True)
 
@@ -183,7 +218,7 @@ class TravelTime(_Record):
 
     from_site: Id
     to_site: Id
-    minutes: int = Field(ge=0)
+    minutes: int = Field(ge=0, le=24 * 60)
 
 
 class Coach(_Record):
@@ -201,11 +236,11 @@ class Coach(_Record):
     """
 
     coach_id: Id
-    name: str = Field(min_length=1)
-    email: str = ""
+    name: Line = Field(min_length=1)
+    email: Email = ""
     site_id: Id
-    capacity: int | None = Field(default=None, ge=0)
-    min_load: int | None = Field(default=None, ge=0)
+    capacity: int | None = Field(default=None, ge=0, le=MAX_CAPACITY)
+    min_load: int | None = Field(default=None, ge=0, le=MAX_CAPACITY)
     committee_panels: IdList = ()
     programs: IdList = ()
     virtual_ok: bool = True
@@ -222,10 +257,10 @@ class Resident(_Record):
     """
 
     resident_id: Id
-    name: str = Field(min_length=1)
-    email: str = ""
-    program: str = ""
-    pgy: int | None = Field(default=None, ge=0)
+    name: Line = Field(min_length=1)
+    email: Email = ""
+    program: Line = ""
+    pgy: int | None = Field(default=None, ge=0, le=100)
     decision_panel: Id | None = None
     current_coach_id: Id | None = None
     active: bool = True
@@ -248,7 +283,7 @@ class Rotation(_Record):
     start: date
     end: date
     site_id: Id
-    service: str = ""
+    service: Line = ""
     supervisor_ids: IdList = ()
 
     @field_validator("end")
@@ -266,8 +301,8 @@ class Panel(_Record):
     """
 
     panel_id: Id
-    name: str = ""
-    quorum: int | None = Field(default=None, ge=0)
+    name: Line = ""
+    quorum: int | None = Field(default=None, ge=0, le=MAX_CAPACITY)
     members: IdList = ()
 
 
@@ -276,10 +311,12 @@ class Question(_Record):
 
     question_id: Id
     kind: Literal["multi", "single", "scale"]
-    weight: float = Field(default=1.0, ge=0, allow_inf_nan=False)
-    min: float | None = Field(default=None, allow_inf_nan=False)
-    max: float | None = Field(default=None, allow_inf_nan=False, validate_default=True)
-    text: str = ""
+    weight: float = Field(default=1.0, ge=0, le=MAX_WEIGHT, allow_inf_nan=False)
+    min: float | None = Field(default=None, ge=-1e9, le=1e9, allow_inf_nan=False)
+    max: float | None = Field(
+        default=None, ge=-1e9, le=1e9, allow_inf_nan=False, validate_default=True
+    )
+    text: Line = ""
 
     @field_validator("max")
     @classmethod
@@ -307,7 +344,7 @@ class Answer(_Record):
     person_id: Id
     question_id: Id
     answer: Annotated[TextList, Field(min_length=1)]
-    importance: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    importance: float = Field(default=1.0, ge=0, le=MAX_WEIGHT, allow_inf_nan=False)
 
 
 class AffinityScore(_Record):
@@ -332,8 +369,8 @@ class AvailabilityWindow(_Record):
 
     person_id: Id
     weekday: Weekday
-    start: time
-    end: time
+    start: Clock
+    end: Clock
 
     @field_validator("end")
     @classmethod
@@ -397,7 +434,7 @@ class Request(_Record):
     resident_id: Id
     coach_id: Id | None = None
     kind: Literal["require", "forbid", "prefer", "change"]
-    reason: str = ""
+    reason: Line = ""
 
 
 def _time_pair(value: Any) -> Any:
@@ -419,22 +456,22 @@ class Policy(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_caseload: int = Field(default=4, ge=0)
-    min_caseload: int = Field(default=0, ge=0)
+    max_caseload: int = Field(default=4, ge=0, le=MAX_CAPACITY)
+    min_caseload: int = Field(default=0, ge=0, le=MAX_CAPACITY)
     no_supervisor: bool = True
     not_own_decision: Literal["forbid", "recuse", "off"] = "forbid"
     keep_current: bool = True
     fairness: Literal["maxmin", "total"] = "maxmin"
     prefer_bonus: int = Field(default=20, ge=0, le=100)
     cadence_days: Annotated[tuple[int, int], BeforeValidator(_time_pair)] = (42, 56)
-    first_meeting_within_days: int = Field(default=28, ge=1)
+    first_meeting_within_days: int = Field(default=28, ge=1, le=MAX_CADENCE_DAYS)
     meeting_minutes: int = Field(default=30, ge=1, le=24 * 60)
-    workday: Annotated[tuple[time, time], BeforeValidator(_time_pair)] = (time(8), time(18))
+    workday: Annotated[tuple[Clock, Clock], BeforeValidator(_time_pair)] = (time(8), time(18))
     virtual: Literal["never", "allowed", "only"] = "allowed"
     max_virtual_share: float = Field(default=0.5, ge=0, le=1)
     first_meeting_in_person: bool = True
-    seed: int = Field(default=0, ge=0)
-    time_limit_s: float = Field(default=30.0, gt=0, allow_inf_nan=False)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
+    time_limit_s: float = Field(default=30.0, gt=0, le=MAX_TIME_LIMIT_S, allow_inf_nan=False)
     must_meet: bool = True
     rematch_rounds: int = Field(default=3, ge=0, le=100)
 
@@ -450,9 +487,10 @@ class Policy(BaseModel):
     @classmethod
     def _cadence(cls, value: tuple[int, int]) -> tuple[int, int]:
         low, high = value
-        if low < 1 or high < low:
+        if low < 1 or high < low or high > MAX_CADENCE_DAYS:
             raise ValueError(
-                "expected [shortest, longest] gap in days with 1 <= shortest <= longest"
+                "expected [shortest, longest] gap in days with 1 <= shortest <= longest "
+                f"<= {MAX_CADENCE_DAYS}"
             )
         return value
 
@@ -548,7 +586,7 @@ class ProgramHeader(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str = Field(min_length=1)
+    name: Line = Field(min_length=1)
     timezone: str
     start: date
     end: date
@@ -556,18 +594,24 @@ class ProgramHeader(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            close = closest(value, sorted(available_timezones()))
+        # known names only: ZoneInfo() would open a file named after the text
+        if value not in _time_zones():
+            close = closest(value[:64], sorted(_time_zones()))
             hint = f"; did you mean '{close}'?" if close else ""
-            raise ValueError(f"unknown time zone '{value}'{hint}") from None
+            shown = value if len(value) <= 64 else value[:61] + "..."
+            raise ValueError(f"unknown time zone '{shown}'{hint}")
         return value
 
     @field_validator("end")
     @classmethod
     def _horizon(cls, end: date, info: ValidationInfo) -> date:
         result: date = _end_after_start(end, info, strictly=False)
+        start = info.data.get("start")
+        if start is not None and (end - start).days + 1 > MAX_HORIZON_DAYS:
+            raise ValueError(
+                f"the horizon {start} to {end} is {(end - start).days + 1} days; at most "
+                f"{MAX_HORIZON_DAYS} (five years) are planned at once"
+            )
         return result
 
 
@@ -835,6 +879,11 @@ def _show(value: Any) -> str:
     if isinstance(value, time):
         return value.strftime("%H:%M")
     return str(value)
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
 
 
 def closest(word: str, choices: Sequence[str]) -> str | None:

@@ -130,3 +130,140 @@ def test_the_command_line_reports_them_with_exit_2(
     (tiny / "travel.csv").symlink_to("/etc/passwd")
     assert main(["validate", str(tiny)]) in (1, 2)
     assert "symbolic link to a file outside the folder" in capsys.readouterr().out
+
+
+# -- bounded work and checked values (issue 10 items 4 and 5) ---------------------------
+
+CALENDAR = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\nBEGIN:VEVENT\r\nUID:1\r\n"
+    "DTSTART:20260701T130000Z\r\nDTEND:20260701T133000Z\r\nRRULE:{rule}\r\n"
+    "END:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("rule", "fragment"),
+    [
+        ("FREQ=DAILY;INTERVAL=0", "INTERVAL must be a whole number of at least 1"),
+        ("FREQ=SECONDLY", "can repeat up to 31,"),
+        ("FREQ=MINUTELY;INTERVAL=1", "coachmatch expands at most 50,000 events per calendar"),
+        (
+            "FREQ=YEARLY;BYHOUR="
+            + ",".join(map(str, range(24)))
+            + ";BYMINUTE="
+            + ",".join(map(str, range(0, 60, 5)))
+            + ";BYDAY=MO,TU,WE",
+            "can repeat up to",
+        ),
+    ],
+)
+def test_recurring_floods_are_refused_at_once(tiny: Path, rule: str, fragment: str) -> None:
+    """Reported: a 203-byte calendar with RRULE:FREQ=DAILY;INTERVAL=0 or an endless
+    FREQ=SECONDLY ran 3 minutes and grew to ~7 GB."""
+    (tiny / "busy").mkdir()
+    (tiny / "busy" / "C1.ics").write_text(CALENDAR.format(rule=rule), newline="")
+    found = within(5, lambda: problems_in(tiny))
+    (problem,) = found
+    assert (problem.file, problem.line, problem.column) == ("busy/C1.ics", 8, "RRULE")
+    assert fragment in problem.message
+
+
+def test_a_large_count_within_the_horizon_is_fine(tiny: Path) -> None:
+    (tiny / "busy").mkdir()
+    (tiny / "busy" / "C1.ics").write_text(
+        CALENDAR.format(rule="FREQ=DAILY;COUNT=5000000"), newline=""
+    )
+    program = within(10, lambda: load_program(tiny))
+    assert sum(b.person_id == "C1" for b in program.busy) == 365 + 1  # and busy.csv's row
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "line", "column", "fragment"),
+    [
+        # a horizon of a century, and one ending at the end of time
+        ("program.toml", "end = 2027-06-30", "end = 2126-06-30", 4, "end", "at most 1830"),
+        ("program.toml", "end = 2027-06-30", "end = 9999-12-31", 4, "end", "at most 1830"),
+        # numbers the solvers would overflow on
+        (
+            "program.toml",
+            "max_caseload = 3",
+            "max_caseload = 3\ncadence_days = [1, 1000000000000]",
+            8,
+            "cadence_days",
+            "<= 366",
+        ),
+        (
+            "coaches.csv",
+            "tgh,3,0,P-junior",
+            "tgh,1000000000000000000,0,P-junior",
+            2,
+            "capacity",
+            "<= 1000",
+        ),
+        (
+            "coaches.csv",
+            "tgh,3,0,P-junior",
+            "tgh,99999999999999999999999,0,P-junior",
+            2,
+            "capacity",
+            "<= 1000",
+        ),
+        ("questions.csv", "career,multi,2", "career,multi,1e308", 2, "weight", "<= 1000"),
+        (
+            "survey.csv",
+            "R1,career,child;research,2",
+            "R1,career,child;research,1e308",
+            2,
+            "importance",
+            "<= 1000",
+        ),
+        # times as numbers would be read as seconds past midnight
+        (
+            "program.toml",
+            "max_caseload = 3",
+            "max_caseload = 3\nworkday = [8, 18]",
+            8,
+            "workday",
+            '"HH:MM"',
+        ),
+        # a time zone is a name in the tz database, not a path
+        ("program.toml", '"America/Toronto"', '"America"', 2, "timezone", "unknown time zone"),
+        (
+            "program.toml",
+            '"America/Toronto"',
+            '"' + "A/" * 150 + '"',
+            2,
+            "timezone",
+            "unknown time zone",
+        ),
+        # one-line text: a newline in a name or e-mail broke every calendar
+        ("coaches.csv", "C1,Dr. Ada Osei,", 'C1,"Dr. Ada\nOsei",', 2, "name", "one line"),
+        ("coaches.csv", "ada@example.org", '"ada@example.org\nBCC:x@y"', 2, "email", "one line"),
+        ("coaches.csv", "ada@example.org", "not an address", 2, "email", "e-mail address"),
+        # ids long enough to make file names the file system refuses
+        (
+            "residents.csv",
+            "R1,Dana",
+            "R" + "1" * 300 + ",Dana",
+            2,
+            "resident_id",
+            "at most 100 bytes",
+        ),
+    ],
+)
+def test_out_of_range_values_are_located(
+    edit,  # type: ignore[no-untyped-def]
+    file: str,
+    old: str,
+    new: str,
+    line: int,
+    column: str,
+    fragment: str,
+) -> None:
+    folder = edit(file, old, new)
+    found = within(10, lambda: problems_in(folder))
+    located = [p for p in found if (p.file, p.line, p.column) == (file, line, column)]
+    assert located, [str(p) for p in found]
+    assert any(fragment in p.message or fragment in (p.expected or "") for p in located), [
+        str(p) for p in located
+    ]

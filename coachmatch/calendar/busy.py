@@ -19,6 +19,7 @@ import icalendar
 import recurring_ical_events
 
 from coachmatch.exceptions import Problem, decode_text
+from coachmatch.limits import max_calendar_events
 from coachmatch.models import BusyInterval
 
 __all__ = ["busy_from_ics"]
@@ -101,9 +102,13 @@ def _structure_problems(file: str, lines: list[tuple[int, str]]) -> list[Problem
 
 
 def _locate(lines: list[tuple[int, str]], prop: str, raw: str) -> int | None:
+    """The line of ``prop`` whose value is ``raw`` (a rule's parts in any order)."""
+    parts = sorted(raw.upper().split(";"))
     for number, line in lines:
         name, _, value = line.partition(":")
-        if name.split(";")[0].upper() == prop.upper() and raw in value:
+        if name.split(";")[0].upper() != prop.upper():
+            continue
+        if raw in value or sorted(value.strip().upper().split(";")) == parts:
             return number
     return None
 
@@ -114,6 +119,117 @@ def _to_local(value: date | datetime, zone: ZoneInfo) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=zone)
     return value.astimezone(zone)
+
+
+#: seconds in one period of each FREQ (generous: a month of 31 days, a year of 366)
+_PERIOD = {
+    "SECONDLY": 1,
+    "MINUTELY": 60,
+    "HOURLY": 3600,
+    "DAILY": 86400,
+    "WEEKLY": 7 * 86400,
+    "MONTHLY": 31 * 86400,
+    "YEARLY": 366 * 86400,
+}
+_DAYS_PER_PERIOD = {"WEEKLY": 7, "MONTHLY": 31, "YEARLY": 366}
+_FINER = {"BYSECOND": 1, "BYMINUTE": 60, "BYHOUR": 3600}  # each part and its unit
+_DAY_PARTS = ("BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO")
+
+
+def _instances_at_most(rule: Any, first: datetime, begin: datetime, stop: datetime) -> int:
+    """An upper bound on a rule's instances in [begin, stop): the periods of its FREQ
+    there, times what its BY-parts can add within one period (RFC 5545 §3.3.10)."""
+    freq = str((rule.get("FREQ") or ["YEARLY"])[0]).upper()
+    period = _PERIOD.get(freq, 86400)
+    interval = int((rule.get("INTERVAL") or [1])[0])
+    until = rule.get("UNTIL")
+    last = stop
+    if until:
+        last = min(stop, _to_local(until[0], begin.tzinfo))  # type: ignore[arg-type]
+    window = (last.timestamp() - max(first, begin).timestamp()) if last > first else 0.0
+    if window <= 0:
+        return 1
+    periods = int(window // (period * interval)) + 2
+    per_period = 1
+    for part, unit in _FINER.items():
+        if rule.get(part) and unit < period:
+            per_period *= len(rule[part])
+    if any(rule.get(part) for part in _DAY_PARTS) and freq in _DAYS_PER_PERIOD:
+        per_period *= _DAYS_PER_PERIOD[freq]
+    elif rule.get("BYMONTH") and freq == "YEARLY":
+        per_period *= len(rule["BYMONTH"])
+    return periods * per_period
+
+
+def _expansion_problems(
+    calendar: Any,
+    lines: list[tuple[int, str]],
+    file: str,
+    zone: ZoneInfo,
+    begin: datetime,
+    stop: datetime,
+) -> list[Problem]:
+    """Rules that would never finish (INTERVAL below 1) or would expand to more events
+    in the horizon than :func:`coachmatch.limits.max_calendar_events` allows; judged
+    before the expansion, which would otherwise hang or fill memory."""
+    cap = max_calendar_events()
+    problems: list[Problem] = []
+    total = 0
+    for event in calendar.walk("VEVENT"):
+        start = event.get("DTSTART")
+        rules = event.get("RRULE")
+        dates = event.get("RDATE")
+        total += 1 + sum(len(d.dts) for d in (dates if isinstance(dates, list) else [dates]) if d)
+        if start is None or rules is None:
+            continue
+        first = _to_local(start.dt, zone)
+        for rule in rules if isinstance(rules, list) else [rules]:
+            raw = rule.to_ical().decode()
+            line = _locate(lines, "RRULE", raw)
+            try:
+                interval = int((rule.get("INTERVAL") or [1])[0])
+            except (TypeError, ValueError):
+                interval = 0
+            if interval < 1:
+                problems.append(
+                    Problem(
+                        file,
+                        line,
+                        "RRULE",
+                        "INTERVAL must be a whole number of at least 1",
+                        raw,
+                        "RRULE with INTERVAL=1 or more",
+                    )
+                )
+                continue
+            count = _instances_at_most(rule, first, begin, stop)
+            total += count
+            if count > cap:
+                problems.append(
+                    Problem(
+                        file,
+                        line,
+                        "RRULE",
+                        f"this rule can repeat up to {count:,} times within the horizon; "
+                        f"coachmatch expands at most {cap:,} events per calendar",
+                        raw,
+                        "a rule repeating at most daily or hourly (or set "
+                        "COACHMATCH_MAX_CALENDAR_EVENTS)",
+                    )
+                )
+    if not problems and total > cap:
+        problems.append(
+            Problem(
+                file,
+                None,
+                None,
+                f"the calendar can hold up to {total:,} events within the horizon; coachmatch "
+                f"expands at most {cap:,} per calendar",
+                None,
+                "a calendar of the horizon's busy time (or set COACHMATCH_MAX_CALENDAR_EVENTS)",
+            )
+        )
+    return problems
 
 
 def busy_from_ics(
@@ -186,6 +302,9 @@ def busy_from_ics(
         return [], problems
     begin = datetime.combine(start, time(), tzinfo=zone)
     stop = datetime.combine(end + timedelta(days=1), time(), tzinfo=zone)
+    problems = _expansion_problems(calendar, lines, file, zone, begin, stop)
+    if problems:
+        return [], problems
     try:
         events: list[Any] = recurring_ical_events.of(calendar).between(begin, stop)
     except Exception as error:  # the library raises several types for bad recurrences
