@@ -1,7 +1,7 @@
 """The ``coachmatch`` command.
 
 - ``coachmatch validate FOLDER`` reads a program folder and prints its summary
-  (exit 0) or every problem found (exit 1).
+  (exit 0) or every problem found (exit 2).
 - ``coachmatch match FOLDER`` matches residents with coaches and prints the
   result's summary (exit 0), every input problem (exit 2) or the reasons no
   matching exists (exit 3).
@@ -11,8 +11,9 @@
   (SPEC §6) atomically; ``--previous`` and ``--as-of`` re-plan from an earlier run.
 - ``coachmatch demo [--out DIR]`` runs the batch run on the bundled example.
 
-Exit status: 0 on success, 2 for bad input, 3 when the rules cannot all be met
-(``validate``: 1 for bad input).
+Exit status, the same for every command: 0 on success, 2 for bad input (a folder,
+a value or an option), 3 when the rules cannot all be met, 130 when interrupted
+(Ctrl-C), with a one-line message and no traceback.
 
 Warnings (unknown columns) go to standard error.
 """
@@ -31,11 +32,12 @@ from pathlib import Path
 from coachmatch import __version__
 from coachmatch.exceptions import InfeasibleError, ProgramError, ProgramWarning
 from coachmatch.io import load_program
-from coachmatch.models import Program
+from coachmatch.models import Program, closest
 from coachmatch.solver import match, schedule
 
 EXIT_BAD_INPUT = 2
 EXIT_INFEASIBLE = 3
+EXIT_INTERRUPTED = 130
 
 __all__ = ["main"]
 
@@ -43,7 +45,7 @@ __all__ = ["main"]
 def _validate(args: argparse.Namespace) -> int:
     program = _load(args.folder)
     if program is None:
-        return 1
+        return EXIT_BAD_INPUT
     print(program.summary())
     return 0
 
@@ -68,6 +70,13 @@ def _load(folder: str) -> Program | None:
 def _match(args: argparse.Namespace) -> int:
     program = _load(args.folder)
     if program is None:
+        return EXIT_BAD_INPUT
+    unknown = [r for r in args.explain or () if r not in program.index.resident]
+    for resident_id in unknown:
+        close = closest(resident_id, list(program.index.resident_ids))
+        hint = f"; did you mean {close}?" if close else ""
+        print(f"error: --explain {resident_id}: no such resident{hint}", file=sys.stderr)
+    if unknown:
         return EXIT_BAD_INPUT
     progress = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
     try:
@@ -265,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
         "validate",
         help="check a program folder and print its summary or every problem",
         description="Check a program folder (SPEC §2) and print a summary, or every problem "
-        "with file, line and column. Exit status 0 when valid, 1 otherwise.",
+        "with file, line and column. Exit status 0 when valid, 2 otherwise.",
     )
     validate.add_argument("folder", help="the program folder")
     validate.set_defaults(handler=_validate)
@@ -318,10 +327,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     Examples
     --------
     >>> main(["validate", "no-such-folder"])  # doctest: +SKIP
-    1
+    2
     """
     args = build_parser().parse_args(argv)
-    status: int = args.handler(args)
+    try:
+        status: int = args.handler(args)
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return status
 
 

@@ -26,7 +26,7 @@ def test_validate_lists_every_problem(
 ) -> None:
     edit("residents.csv", "P-senior,C2,", "P-senior,C99,")
     folder = edit("coaches.csv", "ada@example.org,tgh", "ada@example.org,tgx")
-    assert main(["validate", str(folder)]) == 1
+    assert main(["validate", str(folder)]) == 2
     out = capsys.readouterr().out
     assert "2 problems in program folder" in out
     assert "coaches.csv line 2, column site_id: unknown site 'tgx'" in out
@@ -44,7 +44,7 @@ def test_validate_prints_warnings_to_stderr(
 
 
 def test_validate_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate", str(tmp_path / "nowhere")]) == 1
+    assert main(["validate", str(tmp_path / "nowhere")]) == 2
     assert "does not exist" in capsys.readouterr().err
 
 

@@ -7,6 +7,10 @@ import csv
 import io
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -215,3 +219,91 @@ def test_a_swap_cut_by_a_kill_is_repaired_by_the_next_run(tmp_path: Path) -> Non
         (staging / "new.txt").write_text("new")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     assert [p.name for p in final.iterdir()] == ["new.txt"]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")  # exited (a zombie waits only for its reaper)
+
+
+def _start_solving(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path, list[int]]:
+    """A batch run of a medium program, caught while its worker pool is solving."""
+    folder = write_program(synthetic("medium", seed=1), tmp_path / "program")
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "coachmatch.cli", "run", str(folder), "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    workers: list[int] = []
+    while time.monotonic() < deadline and process.poll() is None and not workers:
+        workers = _children(process.pid)
+        time.sleep(0.05)
+    assert workers, "the run never started its worker pool"
+    time.sleep(0.5)
+    return process, out, _children(process.pid)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+def test_a_killed_run_leaves_no_worker_behind(tmp_path: Path) -> None:
+    """Reported: after the kill test, two workers of the killed run were still alive
+    forty minutes later."""
+    process, out, workers = _start_solving(tmp_path)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not all(_gone(w) for w in workers):
+        time.sleep(0.1)
+    assert all(_gone(w) for w in workers), workers
+    assert not out.exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+def test_ctrl_c_exits_130_without_a_traceback(tmp_path: Path) -> None:
+    """Reported: SIGINT printed a KeyboardInterrupt traceback."""
+    process, out, workers = _start_solving(tmp_path)
+    os.kill(process.pid, signal.SIGINT)
+    _, errors = process.communicate(timeout=30)
+    assert process.returncode == 130
+    text = errors.decode()
+    assert "Traceback" not in text and "interrupted: nothing was written" in text
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not all(_gone(w) for w in workers):
+        time.sleep(0.1)
+    assert all(_gone(w) for w in workers) and not out.exists()
+    assert not any(p.name.startswith(".out.") for p in tmp_path.iterdir())
+
+
+def test_every_command_exits_2_for_bad_input(
+    tmp_path: Path, first_run: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reported: validate exited 1 for bad input (the code of a crash) where run and match
+    exit 2; match --explain NOPE raised KeyError."""
+    program, _ = first_run
+    missing = str(tmp_path / "nowhere")
+    for command in (
+        ["validate", missing],
+        ["match", missing],
+        ["schedule", missing],
+        ["run", missing, "--out", str(tmp_path / "o")],
+    ):
+        assert main(command) == 2, command
+    assert main(["match", str(program), "--explain", "NOPE", "R0001"]) == 2
+    assert "error: --explain NOPE: no such resident" in capsys.readouterr().err

@@ -27,7 +27,7 @@ from coachmatch.exceptions import Problem, ProgramWarning, decode_text, pydantic
 from coachmatch.io.output import atomic_folder
 from coachmatch.io.reading import inside, read_file
 from coachmatch.io.rows import ParsedTable, RawTable, assemble, parse_table, unknown_columns
-from coachmatch.models import TABLES, Policy, Program, ProgramHeader, closest
+from coachmatch.models import TABLES, Policy, Program, ProgramHeader, check_id, closest
 
 __all__ = ["atomic_folder", "load_program", "write_program"]
 
@@ -134,9 +134,26 @@ def _read_busy_calendars(
         | parsed["coaches"].failed_ids
         | parsed["residents"].failed_ids
     )
+    failed = parsed["coaches"].failed_ids | parsed["residents"].failed_ids
     problems: list[Problem] = []
     for path in sorted(folder.glob("*.ics")):
         file = f"busy/{path.name}"
+        if path.stem in failed:
+            continue  # the person's own row is broken, and reported
+        try:
+            check_id(path.stem)
+        except ValueError as error:
+            problems.append(
+                Problem(
+                    file,
+                    None,
+                    None,
+                    f"the file name is not a person id: {error}",
+                    path.stem,
+                    "a file named <coach_id or resident_id>.ics",
+                )
+            )
+            continue
         if path.stem not in people:
             if people_known:
                 problems.append(
@@ -234,6 +251,7 @@ def read_csv(
 
 
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+_TOML_END = re.compile(r"\s*\(at end of document\)")
 
 
 def _key_lines(text: str) -> dict[str, int]:
@@ -274,7 +292,9 @@ def _read_toml(data: bytes) -> tuple[dict[str, Any], list[Problem]]:
     except tomllib.TOMLDecodeError as error:
         position = _TOML_POSITION.search(str(error))
         line, column = (int(position.group(1)), position.group(2)) if position else (None, None)
-        message = _TOML_POSITION.sub("", str(error)).strip()
+        if position is None and "end of document" in str(error):
+            line = max(len(text.splitlines()), 1)
+        message = _TOML_END.sub("", _TOML_POSITION.sub("", str(error))).strip()
         return {}, [
             Problem(
                 file,

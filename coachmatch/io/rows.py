@@ -108,10 +108,12 @@ def parse_table(raw: RawTable, zone: ZoneInfo | None) -> tuple[ParsedTable, list
         values = {k: v for k, v in cells.items() if k in fields and not _is_empty(v)}
         if not values:
             continue  # a blank row, as spreadsheets leave at the end
-        if raw.table == "busy" and zone is not None:
+        if raw.table == "busy":
+            # with program.toml broken the zone is unknown (and reported there): the
+            # rows are still checked, in UTC, so that good times are not called bad
             for key in ("start", "end"):
                 if key in values:
-                    values[key] = _localize(values[key], zone)
+                    values[key] = _localize(values[key], zone or ZoneInfo("UTC"))
         try:
             row = model.model_validate(values)
         except ValidationError as error:

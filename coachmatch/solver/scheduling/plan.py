@@ -20,6 +20,8 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -155,8 +157,7 @@ def _run(
     known = cache if cache is not None else {}
     todo = [task for task in tasks if task not in known]
     if executor is None and len(todo) > 1 and (os.cpu_count() or 1) > 1:
-        with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
-            solved = _collect(pool, todo, note)
+        solved = _in_own_pool(todo, note)
     elif executor is None:
         solved = [_noted(solve_coach(task), note) for task in todo]
     else:
@@ -165,6 +166,38 @@ def _run(
     if cache is not None:
         cache.update(fresh)
     return [fresh[task] if task in fresh else copy.deepcopy(known[task]) for task in tasks]
+
+
+def _in_own_pool(tasks: Sequence[CoachTask], note: Callable[[str], None]) -> list[CoachResult]:
+    """The tasks on a process pool of our own, whose workers never outlive this process:
+    they ignore Ctrl-C (this process answers it), watch their parent and exit when it is
+    gone (even killed outright), and are terminated if this process is interrupted."""
+    pool = ProcessPoolExecutor(
+        max_workers=os.cpu_count(), initializer=_worker_setup, initargs=(os.getpid(),)
+    )
+    try:
+        solved = _collect(pool, tasks, note)
+    except BaseException:
+        # the pool offers no public way to stop work in progress: its processes are ours
+        running = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in running:
+            process.terminate()
+        raise
+    pool.shutdown()
+    return solved
+
+
+def _worker_setup(parent: int) -> None:
+    """In each worker: leave Ctrl-C to the parent, and exit as soon as it is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="coachmatch-parent-watch", daemon=True).start()
 
 
 def _collect(
