@@ -4,14 +4,15 @@ Each case copies the example folder, applies one seeded mutation — a hostile c
 deleted or doubled line, a truncated file, bytes that are not UTF-8, a file turned into
 a directory, a pipe or a link out of the folder — and loads it. Every case must end in
 a clean ``ProgramError`` whose problems name a file (and, for a changed cell, a line),
-or a clean load, within a few seconds; anything else fails with the case's seed, so it
-can be replayed. CI runs ``COACHMATCH_FUZZ_CASES`` cases (default 150).
+or a clean load, within a few seconds and a memory bound; anything else fails with the
+case's seed, so it can be replayed. CI runs ``COACHMATCH_FUZZ_CASES`` cases (default 200).
 """
 
 from __future__ import annotations
 
 import os
 import random
+import resource
 import shutil
 import threading
 from pathlib import Path
@@ -21,8 +22,10 @@ import pytest
 from coachmatch import Program, ProgramError, load_program
 from tests.conftest import EXAMPLE
 
-CASES = int(os.environ.get("COACHMATCH_FUZZ_CASES", "150"))
+CASES = int(os.environ.get("COACHMATCH_FUZZ_CASES", "200"))
 SECONDS = 10.0
+#: the test process's peak resident size may never pass this (a reported case grew to ~7 GB)
+PEAK_BYTES = 3 * 2**30
 
 HOSTILE = (
     "",
@@ -135,6 +138,8 @@ def test_a_mutated_example_loads_or_fails_cleanly(
     what = _mutate(folder, rng)
     outcome, value = _load(folder)
     assert outcome in ("loaded", "error"), f"seed {seed} ({what}): {outcome} {value!r}"
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
+    assert peak < PEAK_BYTES, f"seed {seed} ({what}): peak memory {peak / 2**30:.1f} GiB"
     if outcome == "loaded":
         assert isinstance(value, Program)
         return

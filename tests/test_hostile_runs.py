@@ -262,11 +262,12 @@ def _start_solving(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path, list[
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
-def test_a_killed_run_leaves_no_worker_behind(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_a_killed_run_leaves_no_worker_behind(tmp_path: Path, how: signal.Signals) -> None:
     """Reported: after the kill test, two workers of the killed run were still alive
     forty minutes later."""
     process, out, workers = _start_solving(tmp_path)
-    os.kill(process.pid, signal.SIGKILL)
+    os.kill(process.pid, how)
     process.wait()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not all(_gone(w) for w in workers):
