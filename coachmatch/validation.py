@@ -141,6 +141,7 @@ def find_problems(tables: Mapping[str, Sequence[Any]], policy: Policy) -> list[F
                 )
             )
     ids["people"] = ids["coaches"] | ids["residents"]
+    found.extend(_case_twins(get))
 
     def ref(table: str, i: int, column: str, value: str | None, target: str) -> None:
         if value is not None and value not in ids[target]:
@@ -218,6 +219,31 @@ def find_problems(tables: Mapping[str, Sequence[Any]], policy: Policy) -> list[F
     order = {name: k for k, name in enumerate(TABLE_NAMES)}
     found.sort(key=lambda f: (order[f.table], f.row))
     return found
+
+
+def _case_twins(get: Mapping[str, Sequence[Any]]) -> Iterator[Finding]:
+    """Person ids that differ only in letter case: each names a file (calendars), and
+    macOS and Windows file systems would take the two for one."""
+    first: dict[str, tuple[str, int, str]] = {}
+    for table in ("coaches", "residents"):
+        column = ID_COLUMNS[table]
+        for i, row in enumerate(get[table]):
+            value = getattr(row, column)
+            key = value.casefold()
+            if key not in first:
+                first[key] = (table, i, value)
+                continue
+            other_table, k, other = first[key]
+            if other != value:  # an exact repeat is a duplicate, reported as such
+                yield Finding(
+                    table,
+                    i,
+                    column,
+                    f"'{value}' differs from '{other}' ({other_table}.csv row {k + 1}) only "
+                    "in letter case; ids name files, and many file systems ignore case",
+                    value,
+                    "ids that differ in more than letter case",
+                )
 
 
 def _duplicate_keys(

@@ -59,7 +59,7 @@ def test_the_demo_twice_gives_identical_folders(
     first, second = tree(tmp_path / "a"), tree(tmp_path / "b")
     assert first == second
     assert {"pairs.csv", "meetings.csv", "report.html", "run.json"} <= set(first)
-    assert "calendars/program.ics" in first and "calendars/C0001.ics" in first
+    assert "calendars/program.ics" in first and "calendars/people/C0001.ics" in first
     manifest = json.loads(first["run.json"])
     assert manifest["schedule"]["status"] == "optimal"
     assert manifest["schedule"]["travel_minutes"] == manifest["schedule"]["travel_lower_bound"]
@@ -137,7 +137,7 @@ def test_a_replan_keeps_the_past_and_the_uids(tmp_path: Path, small_program: Pro
     blocked_uid = f"{blocked['meeting_id']}@coachmatch.invalid"
     assert new[blocked_uid]["dtstart"].dt != old[blocked_uid]["dtstart"].dt
     # the resident's calendar carries the cancellations of the old pair's meetings
-    mine = events(after[f"calendars/{resident}.ics"])
+    mine = events(after[f"calendars/people/{resident}.ics"])
     assert any(str(e["status"]) == "CANCELLED" for e in mine.values())
     manifest = json.loads(after["run.json"])
     assert manifest["continued_from_previous"] and manifest["as_of"] == AS_OF.isoformat()

@@ -53,7 +53,7 @@ def test_one_file_per_person_and_one_for_the_program(
     plan: Schedule, files: dict[str, bytes]
 ) -> None:
     people = set(plan.meetings["coach_id"]) | set(plan.meetings["resident_id"])
-    assert set(files) == {f"{p}.ics" for p in people} | {"program.ics"}
+    assert set(files) == {f"people/{p}.ics" for p in people} | {"program.ics"}
     for data in files.values():
         assert data.startswith(b"BEGIN:VCALENDAR\r\n") and data.endswith(b"END:VCALENDAR\r\n")
         assert all(len(line) <= 75 for line in data.split(b"\r\n")), "lines are folded"
@@ -108,7 +108,7 @@ def test_meetings_on_both_sides_of_daylight_saving(plan: Schedule, files: dict[s
 def test_person_files_hold_their_own_meetings(plan: Schedule, files: dict[str, bytes]) -> None:
     coach = plan.meetings["coach_id"].iloc[0]
     mine = set(plan.meetings.loc[plan.meetings["coach_id"] == coach, "meeting_id"])
-    uids = {u.split("@")[0] for u in events_by_uid_icalendar(files[f"{coach}.ics"])}
+    uids = {u.split("@")[0] for u in events_by_uid_icalendar(files[f"people/{coach}.ics"])}
     assert uids == mine
 
 

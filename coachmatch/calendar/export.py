@@ -26,10 +26,21 @@ from coachmatch.constraints.meetings import VIRTUAL
 from coachmatch.io.output import file_name
 from coachmatch.results import Schedule
 
-__all__ = ["AGENDA", "LINK_PLACEHOLDER", "calendar_for", "calendars", "invitations", "write_ics"]
+__all__ = [
+    "AGENDA",
+    "LINK_PLACEHOLDER",
+    "PEOPLE",
+    "calendar_for",
+    "calendars",
+    "invitations",
+    "write_ics",
+]
 
 #: in a virtual meeting's link template, replaced by the meeting's id (nothing else is)
 LINK_PLACEHOLDER = "{meeting_id}"
+#: the folder of the per-person calendars, beside ``program.ics`` (a person's id can
+#: then never name the program's file)
+PEOPLE = "people"
 
 #: the short agenda in every meeting's description
 AGENDA = (
@@ -191,8 +202,8 @@ def calendars(
     stamp: datetime,
     meeting_link: str | None = None,
 ) -> dict[str, bytes]:
-    """Every calendar file of a run: ``<person_id>.ics`` per coach and resident with
-    meetings, and ``program.ics``; file name to bytes, in a fixed order.
+    """Every calendar file of a run: ``people/<person_id>.ics`` per coach and resident
+    with meetings, and ``program.ics``; file name to bytes, in a fixed order.
 
     Examples
     --------
@@ -202,7 +213,7 @@ def calendars(
     >>> program = synthetic("small")
     >>> plan = coachmatch.schedule(program, coachmatch.match(program))
     >>> files = calendars(plan, stamp=datetime(2026, 7, 1, tzinfo=UTC))
-    >>> "program.ics" in files, files["C0001.ics"].startswith(b"BEGIN:VCALENDAR\\r\\n")
+    >>> "program.ics" in files, files["people/C0001.ics"].startswith(b"BEGIN:VCALENDAR\\r\\n")
     (True, True)
     """
     meetings = schedule.meetings
@@ -212,7 +223,7 @@ def calendars(
         calendar = calendar_for(
             schedule, person, domain=domain, stamp=stamp, meeting_link=meeting_link
         )
-        out[file_name(person, ".ics")] = calendar.to_ical()
+        out[f"{PEOPLE}/{file_name(person, '.ics')}"] = calendar.to_ical()
     whole = calendar_for(schedule, domain=domain, stamp=stamp, meeting_link=meeting_link)
     out["program.ics"] = whole.to_ical()
     return out
@@ -268,6 +279,7 @@ def write_ics(files: dict[str, bytes], folder: str | Path) -> None:
     ...     write_ics({"a.ics": b"BEGIN:VCALENDAR"}, folder)
     """
     target = Path(folder)
-    target.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
-        (target / file_name(name)).write_bytes(data)
+        path = target.joinpath(*(file_name(part) for part in name.split("/")))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)

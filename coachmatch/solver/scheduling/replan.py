@@ -16,11 +16,13 @@ Given the previous run's meetings and an as-of date:
 Ids: a kept meeting keeps its id and sequence; a moved one keeps its id and its
 sequence goes up by one; a previous meeting with no place in the new plan is
 reported with status ``"cancelled"`` and a sequence one higher; a new meeting gets
-the next free number of its pair (``<resident>-<coach>-<nn>``).
+the next free number of its pair (:func:`meeting_id`: ``<resident>-<coach>-<nn>``,
+unambiguous).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -159,15 +161,35 @@ def read_previous(
     )
 
 
+#: longest readable meeting id; longer ones use a digest (they name files)
+_MEETING_ID_BYTES = 200
+
+
+def _part(value: str) -> str:
+    """An id with ``%`` and ``-`` percent-encoded, so ``-`` can separate parts."""
+    return value.replace("%", "%25").replace("-", "%2D")
+
+
 def meeting_id(pair: Pair, number: int) -> str:
-    """The id of a pair's ``number``-th meeting: ``<resident>-<coach>-<nn>``.
+    """The id of a pair's ``number``-th meeting, unique by construction.
+
+    ``<resident>-<coach>-<nn>`` with ``%`` and ``-`` inside each id percent-encoded,
+    so that two pairs never share an id (``R1`` with ``Q-C9`` and ``R1-Q`` with ``C9``
+    differ); for ids without them it reads as before. When that would be longer than
+    200 bytes (ids name files), ``m<digest of the pair>-<nn>`` instead.
 
     Examples
     --------
     >>> meeting_id(("R0001", "C0002"), 3)
     'R0001-C0002-03'
+    >>> meeting_id(("R1", "Q-C9"), 1), meeting_id(("R1-Q", "C9"), 1)
+    ('R1-Q%2DC9-01', 'R1%2DQ-C9-01')
     """
-    return f"{pair[0]}-{pair[1]}-{number:02d}"
+    readable = f"{_part(pair[0])}-{_part(pair[1])}-{number:02d}"
+    if len(readable.encode("utf-8")) <= _MEETING_ID_BYTES:
+        return readable
+    digest = hashlib.sha256(f"{pair[0]}\0{pair[1]}".encode()).hexdigest()[:24]
+    return f"m{digest}-{number:02d}"
 
 
 def merge(

@@ -175,6 +175,10 @@ def schedule_result(
         held = sum(r["travel_minutes"] for r in history.carried if r["status"] != "cancelled")
         bound = round(floor) + held
     meetings = pd.DataFrame(rows, columns=list(MEETING_COLUMNS))
+    ids = meetings["meeting_id"].str.casefold()
+    if not ids.is_unique:  # unique by construction: a repeat is a bug, never a silent loss
+        twice = sorted(set(meetings["meeting_id"][ids.duplicated(keep=False)]))
+        raise RuntimeError(f"meeting ids are not unique: {twice[:5]}")
     if len(meetings):
         meetings = meetings.sort_values(
             ["start", "coach_id", "resident_id", "meeting_id"], kind="stable"
