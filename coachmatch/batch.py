@@ -50,14 +50,14 @@ from typing import Any
 
 import pandas as pd
 
-from coachmatch.calendar.export import LINK_PLACEHOLDER, calendars, invitations
+from coachmatch.calendar.export import LINK_PLACEHOLDER, calendars, invitations, unsendable
 from coachmatch.constraints.meetings import MEETING_COLUMNS
 from coachmatch.exceptions import InfeasibleError, Problem, ProgramError
 from coachmatch.io.folder import FILE_ORDER, load_program, read_csv
 from coachmatch.io.output import atomic_folder, check_output_folder
 from coachmatch.io.reading import inside, read_file
 from coachmatch.io.safe import restore, safe_frame
-from coachmatch.models import MAX_ID_BYTES, Program, Request, check_id
+from coachmatch.models import HOST_NAME, MAX_ID_BYTES, Program, Request, check_id
 from coachmatch.report import report_html
 from coachmatch.results import Matching, Schedule
 from coachmatch.solver import match, schedule
@@ -145,6 +145,41 @@ class PreviousRun:
     ends: dict[tuple[str, str], date]
     #: the line of each row of ``meetings`` in meetings.csv
     meeting_lines: list[int] = field(default_factory=list)
+    #: the run's as-of date (its DTSTAMP day), and its calendars' UID domain, from its
+    #: run.json; None when it records none (runs of coachmatch 0.3 and earlier)
+    as_of: date | None = None
+    domain: str | None = None
+    #: resident -> the coach their ``change`` request (coach left empty) moved them from
+    changes_applied: dict[str, str] = field(default_factory=dict)
+
+
+#: the UID domain of runs that recorded none (coachmatch 0.3 and earlier)
+OLD_DOMAIN = "coachmatch.invalid"
+
+
+def _manifest_facts(root: Path) -> tuple[date | None, str | None, dict[str, str]]:
+    """(as-of date, UID domain, applied change requests) from a previous run's run.json,
+    where it says them (it is untrusted: anything malformed counts as unsaid)."""
+    data, problem = read_file(root / "run.json", root, "run.json")
+    if problem is not None or data is None:
+        return None, None, {}
+    try:
+        manifest = json.loads(data)
+        stamp = manifest.get("calendar", {}).get("stamp_date") or manifest.get("as_of")
+        day = date.fromisoformat(stamp) if isinstance(stamp, str) else None
+        domain = manifest.get("calendar", {}).get("uid_domain")
+        applied = manifest.get("changes_applied", {})
+    except (ValueError, AttributeError, TypeError):
+        return None, None, {}
+    changes = {}
+    if isinstance(applied, dict):
+        for resident, coach in applied.items():
+            try:
+                changes[check_id(str(resident))] = check_id(str(coach))
+            except ValueError:
+                continue
+    good_domain = domain if isinstance(domain, str) and HOST_NAME.match(domain) else None
+    return day, good_domain, changes
 
 
 #: the files of a run folder that a re-plan reads, with their required columns
@@ -189,29 +224,32 @@ def _check_cell(file: str, line: int, column: str, value: str, problems: list[Pr
         problems.append(Problem(file, line, column, f"bad value {shown!r}", shown, expected))
 
 
-def _unknown_in_previous(program: Program, previous: PreviousRun, folder: str) -> list[Problem]:
-    """Meetings of the previous run naming a resident, coach or site the program lacks."""
+def _departed(program: Program, previous: PreviousRun, folder: str) -> list[str]:
+    """People of the previous run's meetings who are no longer in the program (a re-plan
+    ends their pairs and cancels their later meetings); a meeting at a site the program
+    lacks is an error, with its line."""
     index = program.index
-    known = {"resident_id": index.resident, "coach_id": index.coach, "site_id": index.site}
     problems = []
+    gone: set[str] = set()
     for line, row in zip(previous.meeting_lines, previous.meetings.to_dict("records"), strict=True):
-        for column, ids in known.items():
-            value = row[column]
-            if value not in ids and not (column == "site_id" and value == "virtual"):
-                noun = column.removesuffix("_id")
-                problems.append(
-                    Problem(
-                        "meetings.csv",
-                        line,
-                        column,
-                        f"unknown {noun} {value!r} (not in the program folder)",
-                        value,
-                        f"an id of the program's {noun}s",
-                    )
+        for column, ids in (("resident_id", index.resident), ("coach_id", index.coach)):
+            if row[column] not in ids:
+                gone.add(row[column])
+        site = row["site_id"]
+        if site not in index.site and site != "virtual":
+            problems.append(
+                Problem(
+                    "meetings.csv",
+                    line,
+                    "site_id",
+                    f"unknown site {site!r} (not in the program folder)",
+                    site,
+                    "an id of the program's sites",
                 )
+            )
     if problems:
         raise ProgramError(problems, f"the previous run {folder}")
-    return problems
+    return sorted(gone)
 
 
 def read_run(folder: str | Path) -> PreviousRun:
@@ -305,7 +343,41 @@ def read_run(folder: str | Path) -> PreviousRun:
         columns=list(dict.fromkeys([*_RUN_FILES["pairs.csv"], *columns["pairs.csv"]]))
     )
     meetings = pd.DataFrame(tables["meetings.csv"], columns=list(MEETING_COLUMNS))
-    return PreviousRun(pairs, meetings, starts, ends, lines)
+    as_of, domain, applied = _manifest_facts(root)
+    return PreviousRun(pairs, meetings, starts, ends, lines, as_of, domain, applied)
+
+
+def _resolve_changes(
+    program: Program, previous: PreviousRun | None
+) -> tuple[Program, dict[str, str]]:
+    """Name the coach of every ``change`` request that leaves it empty, once.
+
+    Empty means the resident's current coach: the one given in residents.csv, else
+    their pair in the previous run. A re-plan's current coach is the previous run's
+    pair, so resolving anew at every run would move the resident again each time the
+    request stays in requests.csv; instead the coach a request was first resolved to is
+    recorded in run.json (``changes_applied``) and kept by the runs that follow.
+    """
+    applied = dict(previous.changes_applied) if previous is not None else {}
+    paired = (
+        dict(zip(previous.pairs["resident_id"], previous.pairs["coach_id"], strict=True))
+        if previous is not None
+        else {}
+    )
+    index = program.index
+    requests = []
+    for request in program.requests:
+        resident = request.resident_id
+        if request.kind == "change" and request.coach_id is None:
+            given = program.residents[index.resident[resident]].current_coach_id
+            coach = applied.get(resident) or given or paired.get(resident)
+            if coach is not None and coach in index.coach:
+                applied[resident] = coach
+                request = request.model_copy(update={"coach_id": coach})
+        requests.append(request)
+    asked = {q.resident_id for q in program.requests if q.kind == "change"}
+    kept = {r: c for r, c in applied.items() if r in asked}
+    return program.replace(requests=tuple(requests)), kept
 
 
 def _continue_pairs(program: Program, previous: PreviousRun) -> Program:
@@ -376,11 +448,12 @@ def run(
     previous: str | Path | None = None,
     as_of: date | None = None,
     seed: int | None = None,
-    domain: str = "coachmatch.invalid",
+    domain: str | None = None,
     meeting_link: str | None = None,
     send_invitations: bool = False,
     allow_unmatched: bool = False,
     record_timings: bool = False,
+    force: bool = False,
     executor: Executor | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> RunResult:
@@ -398,8 +471,10 @@ def run(
         The re-planning date: meetings before it stay as they were.
     seed : int, optional
         Overrides the policy's seed.
-    domain : str
-        The calendars' UID domain (``<meeting_id>@<domain>``); keep it from run to run.
+    domain : str, optional
+        The calendars' UID domain (``<meeting_id>@<domain>``). Default: the previous
+        run's (so calendars keep updating in place; ``coachmatch.invalid`` for runs that
+        recorded none), else the program's ``uid_domain``, else one derived from its name.
     meeting_link : str, optional
         The link of virtual meetings, a template: ``{meeting_id}`` is replaced by the
         meeting's id (plain text replacement; nothing else in it is interpreted).
@@ -409,6 +484,9 @@ def run(
         As in :func:`coachmatch.match`.
     record_timings : bool
         Write wall-clock timings into run.json (the folder then differs between reruns).
+    force : bool
+        Accept an ``as_of`` before the previous run's (meetings it treated as held may
+        then be re-planned); DTSTAMP still never goes back.
     executor, progress
         As in :func:`coachmatch.schedule`.
 
@@ -460,8 +538,17 @@ def run(
     if seed is not None:
         program = program.with_policy(seed=seed)
     earlier = read_run(previous) if previous is not None else None
+    departed: list[str] = []
     if earlier is not None:
-        _unknown_in_previous(program, earlier, str(previous))
+        departed = _departed(program, earlier, str(previous))
+        if as_of is not None and earlier.as_of is not None and as_of < earlier.as_of and not force:
+            raise ValueError(
+                f"--as-of {as_of} is before the previous run's as-of date {earlier.as_of}: "
+                "meetings that run treated as held would be re-planned; use --force if that "
+                "is meant"
+            )
+    program, applied = _resolve_changes(program, earlier)
+    if earlier is not None:
         program = _continue_pairs(program, earlier)
     lap("load")
     matching = match(program, allow_unmatched=allow_unmatched, as_of=as_of, progress=progress)
@@ -488,7 +575,12 @@ def run(
     )
     lap("schedule")
     day = as_of or program.start
+    if earlier is not None and earlier.as_of is not None:
+        day = max(day, earlier.as_of)  # DTSTAMP never goes back, even when forced
     stamp = datetime.combine(day, datetime.min.time(), tzinfo=program.zone).astimezone(UTC)
+    if domain is None and earlier is not None:
+        domain = earlier.domain or OLD_DOMAIN
+    domain = domain or program.calendar_domain
     files: dict[str, bytes] = {
         "pairs.csv": _csv(_pairs_table(program, matching, plan)),
         "meetings.csv": _csv(_meetings_table(plan)),
@@ -498,21 +590,45 @@ def run(
         files["unmatched.csv"] = _csv(matching.unmatched)
     if program.policy.not_own_decision == "recuse":
         files["recusals.csv"] = _csv(matching.recusals)
-    options = {"domain": domain, "stamp": stamp, "meeting_link": meeting_link}
-    for name, data in calendars(plan, **options).items():  # type: ignore[arg-type]
+    for name, data in calendars(
+        plan, domain=domain, stamp=stamp, meeting_link=meeting_link
+    ).items():
         files[f"calendars/{name}"] = data
+    notes = [
+        f"{person} is no longer in the program: their pair ended and their later meetings "
+        "are cancelled"
+        for person in departed
+    ]
+    sent = 0
     if send_invitations:
-        for name, data in invitations(plan, **options).items():  # type: ignore[arg-type]
+        messages = invitations(
+            plan, domain=domain, stamp=stamp, meeting_link=meeting_link, meeting_ids=plan.changed
+        )
+        for name, data in messages.items():
             files[f"invitations/{name}"] = data
+        sent = len(messages)
+        notes += unsendable(plan, stamp=stamp, meeting_ids=plan.changed)
     note = f"Re-planned as of {as_of}." if earlier is not None else ""
     if as_of is not None and earlier is None:
         note = f"Planned from {as_of}."
     files["report.html"] = report_html(
-        program, matching, plan, title_note=note, rounds=[r.sentence() for r in rounds]
+        program,
+        matching,
+        plan,
+        title_note=note,
+        rounds=[r.sentence() for r in rounds],
+        notes=notes,
     ).encode("utf-8")
     lap("outputs")
     manifest = _manifest(program, matching, plan, checksum, as_of, earlier is not None)
     manifest["rematch"] = [r.to_dict() for r in rounds]
+    manifest["changes_applied"] = applied
+    manifest["calendar"] = {
+        "uid_domain": domain,
+        "stamp_date": day.isoformat(),
+        "invitations": sent if send_invitations else None,
+        "notes": notes,
+    }
     if record_timings:
         manifest["timings_s"] = dict(timings)
     files["run.json"] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
@@ -526,14 +642,12 @@ def run(
     return RunResult(Path(out_dir), program, matching, plan, manifest, timings, tuple(rounds))
 
 
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_DOMAIN = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _check_options(domain: str, meeting_link: str | None) -> None:
+def _check_options(domain: str | None, meeting_link: str | None) -> None:
     """The calendar options, checked before any work (ValueError: exit 2)."""
-    if not _DOMAIN.match(domain):
+    if domain is not None and not HOST_NAME.match(domain):
         raise ValueError(
             f"--domain {domain!r} is not a host name (letters, digits, '-' and '.', "
             "e.g. coaching.psychiatry.example.org)"

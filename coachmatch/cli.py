@@ -178,6 +178,7 @@ def _batch(args: argparse.Namespace) -> int:
                     send_invitations=args.invitations,
                     allow_unmatched=args.allow_unmatched,
                     record_timings=args.timings,
+                    force=args.force,
                     progress=progress,
                 )
         except ProgramError as error:
@@ -236,8 +237,13 @@ def _run_arguments(parser: argparse.ArgumentParser, *, out: str | None) -> None:
     parser.add_argument("--seed", type=int, help="override the policy's seed")
     parser.add_argument(
         "--domain",
-        default="coachmatch.invalid",
-        help="the calendars' UID domain; keep it from run to run (default: %(default)s)",
+        help="the calendars' UID domain; keep it from run to run (default: the previous "
+        "run's, else uid_domain in program.toml, else one derived from the program's name)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="accept an --as-of date before the previous run's",
     )
     parser.add_argument(
         "--meeting-link",

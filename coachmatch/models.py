@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
@@ -55,6 +56,7 @@ from coachmatch.limits import (
 from coachmatch.validation import ID_COLUMNS, find_problems
 
 __all__ = [
+    "HOST_NAME",
     "MAX_ID_BYTES",
     "TABLES",
     "WEEKDAYS",
@@ -78,6 +80,10 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+#: a DNS host name (RFC 1123): what may follow the ``@`` of a calendar UID
+HOST_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _ID_FORBIDDEN = re.compile(r"[;/\\\x00-\x1f\x7f]")
@@ -590,6 +596,19 @@ class ProgramHeader(BaseModel):
     timezone: str
     start: date
     end: date
+    #: the right-hand side of every calendar UID (``<meeting_id>@<uid_domain>``); keep
+    #: it from run to run. Empty: derived from the name (:attr:`Program.calendar_domain`)
+    uid_domain: str | None = None
+
+    @field_validator("uid_domain")
+    @classmethod
+    def _uid_domain(cls, value: str | None) -> str | None:
+        if value is not None and not HOST_NAME.match(value):
+            raise ValueError(
+                "expected a host name (letters, digits, '-' and '.'), e.g. "
+                "coaching.psychiatry.example.org"
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -698,6 +717,25 @@ class Program(ProgramHeader):
     def zone(self) -> ZoneInfo:
         """The program's time zone."""
         return ZoneInfo(self.timezone)
+
+    @property
+    def calendar_domain(self) -> str:
+        """The calendars' UID domain: ``uid_domain``, else one derived from the program's
+        name (``toronto-psychiatry.coachmatch.invalid``), so that two programs' events
+        never share UIDs in a shared calendar.
+
+        Examples
+        --------
+        >>> from coachmatch.datasets import synthetic
+        >>> synthetic("small").calendar_domain
+        'synthetic-small-program-seed-0.coachmatch.invalid'
+        """
+        if self.uid_domain:
+            return self.uid_domain
+        slug = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")[:48].strip("-")
+        if not slug:
+            slug = "p" + hashlib.sha256(self.name.encode()).hexdigest()[:12]
+        return f"{slug}.coachmatch.invalid"
 
     @cached_property
     def index(self) -> ProgramIndex:

@@ -110,14 +110,19 @@ def _ids(ids: Sequence[str]) -> str:
 
 
 def warnings(
-    program: Program, matching: Matching, plan: Schedule, rounds: Sequence[str] = ()
+    program: Program,
+    matching: Matching,
+    plan: Schedule,
+    rounds: Sequence[str] = (),
+    notes: Sequence[str] = (),
 ) -> list[str]:
     """Everything a program director must know is not as it should be, as sentences.
 
     Unmatched residents; pairs left without meetings, with their reasons; residents
     who answered no survey; pairs made although they cannot meet (``must_meet =
     false``); kept pairs far below the resident's best allowed coach (continuity
-    outranked fit); a schedule not proven best; re-planning changes; recusals.
+    outranked fit); a schedule not proven best; re-planning changes; recusals; and the
+    batch run's own ``notes`` (people who left, invitations that could not be made).
     Empty only when none of these exists.
 
     Examples
@@ -170,7 +175,7 @@ def warnings(
             f"{len(matching.recusals)} coaches must recuse from their coachee's committee "
             "decision (recusals.csv)."
         )
-    return found
+    return found + list(notes)
 
 
 def _reason(row: Mapping[Any, Any], program: Program, required: set[tuple[str, str]]) -> str:
@@ -231,6 +236,7 @@ def report_html(
     *,
     title_note: str = "",
     rounds: Sequence[str] = (),
+    notes: Sequence[str] = (),
 ) -> str:
     """The report page as text (UTF-8 HTML, self-contained).
 
@@ -242,6 +248,8 @@ def report_html(
         A line under the title (for example the as-of date).
     rounds : sequence of str
         The batch run's re-matching rounds, a sentence each.
+    notes : sequence of str
+        More warnings from the batch run (people who left, invitations not made).
 
     Examples
     --------
@@ -324,7 +332,7 @@ def report_html(
                 "Reason": why,
             }
         )
-    listed = warnings(program, matching, plan, rounds)
+    listed = warnings(program, matching, plan, rounds, notes)
     warning_html = "".join(f'<p class="warning">{html.escape(w)}</p>' for w in listed) or (
         "<p>None: every active resident has a coach, every pair has a full year of "
         "meetings, everyone answered the survey and no kept pair is far below its best fit.</p>"

@@ -280,6 +280,9 @@ class Schedule:
     )
     #: the pairs of the matching that were to be planned
     pairs_asked: int = 0
+    #: ids of the meetings this run added, moved or cancelled (every meeting on a first
+    #: run; none on a re-plan that changed nothing): what invitations must announce
+    changed: frozenset[str] = frozenset()
 
     @property
     def scheduled(self) -> pd.DataFrame:

@@ -9,13 +9,22 @@ Times are written in UTC (``DTSTART:20261104T180000Z``), which every client read
 exactly and shows in its own zone; ``X-WR-TIMEZONE`` names the program's zone for
 display. Escaping, line folding and CRLF endings are the icalendar package's.
 
-Files use ``METHOD:PUBLISH``; :func:`invitations` makes per-meeting ``METHOD:REQUEST``
-(or ``CANCEL``) messages for programs that send invitations by e-mail.
+Standards (RFC 5545, RFC 5546): the published calendars (a person's, the program's)
+carry no METHOD — they are plain calendars to subscribe to or import, with the coach as
+ORGANIZER and no ATTENDEE, so no client takes them for invitations. :func:`invitations`
+makes per-meeting iTIP messages, ``METHOD:REQUEST`` (or ``CANCEL``), with the coach as
+ORGANIZER and the resident as ATTENDEE; a meeting where either has no e-mail address
+gets none, and :func:`unsendable` says so. Parameter values (CN) are written without
+RFC 6868 escapes (``^'``), which several clients show literally: a double quote in a
+name becomes a single one. The UID domain is the program's (``uid_domain`` in
+``program.toml``, else derived from its name), so two programs never share UIDs.
+A meeting of a person or site no longer in the program (a re-plan after they left)
+is exported with their id for a name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +42,7 @@ __all__ = [
     "calendar_for",
     "calendars",
     "invitations",
+    "unsendable",
     "write_ics",
 ]
 
@@ -57,11 +67,16 @@ def _prodid() -> str:
     return f"-//coachmatch//coachmatch {__version__}//EN"
 
 
-def _address(email: str, name: str, role: str | None = None) -> icalendar.vCalAddress:
+def _common_name(name: str) -> str:
+    """A CN value that needs no RFC 6868 escape (``"`` becomes ``'``; ``^`` is dropped)."""
+    return name.replace('"', "'").replace("^", "")
+
+
+def _address(email: str, name: str, attendee: bool = False) -> icalendar.vCalAddress:
     address = icalendar.vCalAddress(f"mailto:{email}")
-    address.params["CN"] = icalendar.vText(name)
-    if role:
-        address.params["ROLE"] = icalendar.vText(role)
+    address.params["CN"] = icalendar.vText(_common_name(name))
+    if attendee:
+        address.params["ROLE"] = icalendar.vText("REQ-PARTICIPANT")
         address.params["PARTSTAT"] = icalendar.vText("NEEDS-ACTION")
         address.params["RSVP"] = icalendar.vText("TRUE")
     return address
@@ -72,6 +87,19 @@ def _utc(value: Any) -> datetime:
     return moment.astimezone(UTC)
 
 
+def _person(program: Any, person_id: str) -> tuple[str, str]:
+    """(name, e-mail) of a coach or resident; the id and no e-mail for someone no longer
+    in the program (their meetings of an earlier run are still exported, cancelled)."""
+    index = program.index
+    if person_id in index.coach:
+        coach = program.coaches[index.coach[person_id]]
+        return coach.name, coach.email
+    if person_id in index.resident:
+        resident = program.residents[index.resident[person_id]]
+        return resident.name, resident.email
+    return person_id, ""
+
+
 def _event(
     schedule: Schedule,
     row: Mapping[Any, Any],
@@ -79,22 +107,23 @@ def _event(
     domain: str,
     stamp: datetime,
     meeting_link: str | None,
+    invitation: bool,
 ) -> icalendar.Event:
     program = schedule.program
     index = program.index
-    coach = program.coaches[index.coach[row["coach_id"]]]
-    resident = program.residents[index.resident[row["resident_id"]]]
+    coach_name, coach_email = _person(program, row["coach_id"])
+    resident_name, resident_email = _person(program, row["resident_id"])
     event = icalendar.Event()
     event.add("uid", f"{row['meeting_id']}@{domain}")
     event.add("sequence", int(row["sequence"]))
     event.add("dtstamp", stamp.astimezone(UTC))
     event.add("dtstart", _utc(row["start"]))
     event.add("dtend", _utc(row["end"]))
-    event.add("summary", f"Coaching: {resident.name} with {coach.name}")
+    event.add("summary", f"Coaching: {resident_name} with {coach_name}")
     cancelled = row["status"] == "cancelled"
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
-    details = [AGENDA, "", f"Coach: {coach.name}", f"Resident: {resident.name}"]
+    details = [AGENDA, "", f"Coach: {coach_name}", f"Resident: {resident_name}"]
     if row["site_id"] == VIRTUAL:
         # a template with one placeholder, filled by plain replacement (never str.format)
         link = meeting_link.replace(LINK_PLACEHOLDER, row["meeting_id"]) if meeting_link else None
@@ -105,29 +134,31 @@ def _event(
             details.append(f"Join: {link}")
         else:
             event.add("location", "Virtual meeting (the coach sends the link)")
-    else:
+    elif row["site_id"] in index.site:
         site = program.sites[index.site[row["site_id"]]]
         place = f"{site.name}, {site.address}" if site.address else site.name
         event.add("location", place)
         if site.lat is not None and site.lon is not None:
             event.add("geo", (site.lat, site.lon))
         details.append(f"Place: {place}")
+    else:  # a site no longer in the program (a meeting of an earlier run)
+        event.add("location", str(row["site_id"]))
+        details.append(f"Place: {row['site_id']}")
     event.add("description", "\n".join(details))
-    if coach.email:
-        event.add("organizer", _address(coach.email, coach.name))
-    if resident.email:
-        event.add("attendee", _address(resident.email, resident.name, "REQ-PARTICIPANT"))
-    if coach.email:
-        event.add("attendee", _address(coach.email, coach.name, "CHAIR"))
+    if coach_email:
+        event.add("organizer", _address(coach_email, coach_name))
+    if invitation and resident_email:
+        event.add("attendee", _address(resident_email, resident_name, attendee=True))
     return event
 
 
-def _calendar(name: str, zone: str, method: str) -> icalendar.Calendar:
+def _calendar(name: str, zone: str, method: str | None) -> icalendar.Calendar:
     calendar = icalendar.Calendar()
     calendar.add("prodid", _prodid())
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", method)
+    if method is not None:
+        calendar.add("method", method)
     calendar.add("x-wr-calname", name)
     calendar.add("x-wr-timezone", zone)
     return calendar
@@ -137,20 +168,24 @@ def calendar_for(
     schedule: Schedule,
     person_id: str | None = None,
     *,
-    domain: str = "coachmatch.invalid",
+    domain: str | None = None,
     stamp: datetime,
     meeting_link: str | None = None,
 ) -> icalendar.Calendar:
-    """One person's meetings (or the whole program's) as a ``METHOD:PUBLISH`` calendar.
+    """One person's meetings (or the whole program's) as a calendar to publish.
+
+    The calendar has no METHOD (RFC 5546: it is not an invitation); each event names the
+    coach as ORGANIZER and has no ATTENDEE.
 
     Parameters
     ----------
     schedule : Schedule
     person_id : str, optional
         A coach or resident; None for every meeting of the program.
-    domain : str
+    domain : str, optional
         The right-hand side of every UID (``<meeting_id>@<domain>``); keep it the same
-        from run to run so calendars update in place.
+        from run to run so calendars update in place. Default: the program's
+        :attr:`~coachmatch.Program.calendar_domain`.
     stamp : datetime.datetime
         The run's timestamp (time-zone-aware), written as every event's DTSTAMP.
     meeting_link : str, optional
@@ -169,8 +204,8 @@ def calendar_for(
     >>> plan = coachmatch.schedule(program, coachmatch.match(program))
     >>> calendar = calendar_for(plan, "C0001", stamp=datetime(2026, 7, 1, tzinfo=UTC))
     >>> event = calendar.walk("VEVENT")[0]
-    >>> str(event["uid"]).endswith("@coachmatch.invalid"), event["dtstart"].dt.tzinfo
-    (True, datetime.timezone.utc)
+    >>> str(event["uid"]).split("@")[1], "METHOD" in calendar, "ATTENDEE" in event
+    ('synthetic-small-program-seed-0.coachmatch.invalid', False, False)
     """
     program = schedule.program
     meetings = schedule.meetings
@@ -178,19 +213,27 @@ def calendar_for(
         title = program.name
         rows = meetings
     else:
-        index = program.index
-        if person_id in index.coach:
-            title = f"{program.coaches[index.coach[person_id]].name}: coaching"
+        if person_id in meetings["coach_id"].values:
             rows = meetings[meetings["coach_id"] == person_id]
-        elif person_id in index.resident:
-            title = f"{program.residents[index.resident[person_id]].name}: coaching"
+        elif person_id in meetings["resident_id"].values:
             rows = meetings[meetings["resident_id"] == person_id]
+        elif person_id in program.index.coach or person_id in program.index.resident:
+            rows = meetings.iloc[0:0]
         else:
             raise KeyError(f"unknown person {person_id!r}")
-    calendar = _calendar(title, program.timezone, "PUBLISH")
+        title = f"{_person(program, person_id)[0]}: coaching"
+    calendar = _calendar(title, program.timezone, None)
+    where = domain or program.calendar_domain
     for row in rows.to_dict("records"):
         calendar.add_component(
-            _event(schedule, row, domain=domain, stamp=stamp, meeting_link=meeting_link)
+            _event(
+                schedule,
+                row,
+                domain=where,
+                stamp=stamp,
+                meeting_link=meeting_link,
+                invitation=False,
+            )
         )
     return calendar
 
@@ -198,7 +241,7 @@ def calendar_for(
 def calendars(
     schedule: Schedule,
     *,
-    domain: str = "coachmatch.invalid",
+    domain: str | None = None,
     stamp: datetime,
     meeting_link: str | None = None,
 ) -> dict[str, bytes]:
@@ -229,21 +272,64 @@ def calendars(
     return out
 
 
+def _chosen(schedule: Schedule, stamp: datetime, meeting_ids: Collection[str] | None) -> Any:
+    rows = schedule.meetings
+    if meeting_ids is None:  # a first run: every meeting still to come
+        return rows[rows["start"].map(_utc) >= stamp.astimezone(UTC)]
+    return rows[rows["meeting_id"].isin(set(meeting_ids))]
+
+
+def unsendable(
+    schedule: Schedule, *, stamp: datetime, meeting_ids: Collection[str] | None = None
+) -> list[str]:
+    """Why some meetings of :func:`invitations` get no message: a sentence per person
+    without an e-mail address, naming how many meetings that leaves uninvited.
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime
+    >>> import coachmatch
+    >>> from coachmatch.datasets import synthetic
+    >>> program = synthetic("small")
+    >>> plan = coachmatch.schedule(program, coachmatch.match(program))
+    >>> unsendable(plan, stamp=datetime(2026, 7, 1, tzinfo=UTC))
+    []
+    """
+    program = schedule.program
+    counts: dict[str, int] = {}
+    for row in _chosen(schedule, stamp, meeting_ids).to_dict("records"):
+        for person in (row["coach_id"], row["resident_id"]):
+            if not _person(program, person)[1]:
+                counts[person] = counts.get(person, 0) + 1
+    known = set(program.index.coach) | set(program.index.resident)
+    return [
+        f"{person} has no e-mail address: {n} meeting invitations could not be made"
+        if person in known
+        else f"{person} is no longer in the program (no e-mail address known): {n} meeting "
+        "invitations could not be made"
+        for person, n in sorted(counts.items())
+    ]
+
+
 def invitations(
     schedule: Schedule,
     *,
-    domain: str = "coachmatch.invalid",
+    domain: str | None = None,
     stamp: datetime,
     meeting_link: str | None = None,
-    changed_only: bool = True,
+    meeting_ids: Collection[str] | None = None,
 ) -> dict[str, bytes]:
-    """Per-meeting iTIP messages to e-mail: ``METHOD:REQUEST`` for a scheduled meeting,
-    ``METHOD:CANCEL`` for a cancelled one; ``<meeting_id>.ics`` to bytes.
+    """Per-meeting iTIP messages to e-mail (RFC 5546): ``METHOD:REQUEST`` for a scheduled
+    meeting, ``METHOD:CANCEL`` for a cancelled one, the coach as ORGANIZER and the
+    resident as ATTENDEE; ``<meeting_id>.ics`` to bytes.
 
     Parameters
     ----------
-    changed_only : bool, default True
-        Leave out meetings that start before the stamp (already held).
+    meeting_ids : collection of str, optional
+        The meetings to send: a re-plan passes those it changed
+        (:attr:`~coachmatch.Schedule.changed`). Default: every meeting starting after
+        ``stamp`` (a first run). A meeting whose coach or resident has no e-mail
+        address gets no message (:func:`unsendable` lists them).
 
     Examples
     --------
@@ -253,17 +339,26 @@ def invitations(
     >>> program = synthetic("small")
     >>> plan = coachmatch.schedule(program, coachmatch.match(program))
     >>> message = next(iter(invitations(plan, stamp=datetime(2026, 7, 1, tzinfo=UTC)).values()))
-    >>> b"METHOD:REQUEST" in message
-    True
+    >>> b"METHOD:REQUEST" in message, b"ATTENDEE" in message
+    (True, True)
     """
+    program = schedule.program
+    where = domain or program.calendar_domain
     out = {}
-    for row in schedule.meetings.to_dict("records"):
-        if changed_only and _utc(row["start"]) < stamp.astimezone(UTC):
-            continue
+    for row in _chosen(schedule, stamp, meeting_ids).to_dict("records"):
+        if not (_person(program, row["coach_id"])[1] and _person(program, row["resident_id"])[1]):
+            continue  # no ORGANIZER or no ATTENDEE: not a message anyone can act on
         method = "CANCEL" if row["status"] == "cancelled" else "REQUEST"
-        calendar = _calendar(schedule.program.name, schedule.program.timezone, method)
+        calendar = _calendar(program.name, program.timezone, method)
         calendar.add_component(
-            _event(schedule, row, domain=domain, stamp=stamp, meeting_link=meeting_link)
+            _event(
+                schedule,
+                row,
+                domain=where,
+                stamp=stamp,
+                meeting_link=meeting_link,
+                invitation=True,
+            )
         )
         out[file_name(row["meeting_id"], ".ics")] = calendar.to_ical()
     return out

@@ -224,6 +224,37 @@ def audit(
     return found
 
 
+def _known_meetings(
+    program: Program, items: list[Any], ends: Any
+) -> tuple[list[Any], list[Violation]]:
+    """The meetings of people in the program, and a violation for each other one —
+    except the history of an ended pair whose people left the program (a re-plan keeps
+    it as it was, and it is not re-checked)."""
+    index = program.index
+    known, found = [], []
+    for m in items:
+        missing = [
+            f"{noun} {value!r}"
+            for noun, value, ids in (
+                ("resident", m.resident_id, index.resident),
+                ("coach", m.coach_id, index.coach),
+            )
+            if value not in ids
+        ]
+        if not missing:
+            known.append(m)  # an unknown site is S4's to report
+        elif (m.resident_id, m.coach_id) not in ends:
+            found.append(
+                Violation(
+                    "meetings",
+                    f"{m.meeting_id} names a {' and a '.join(missing)} not in the program",
+                    m.resident_id,
+                    m.coach_id,
+                )
+            )
+    return known, found
+
+
 def audit_schedule(
     program: Program,
     meetings: Any,
@@ -249,7 +280,9 @@ def audit_schedule(
     ends : mapping of (resident_id, coach_id) to date, optional
         Last dates of pairs that ended during the horizon (S2 measures their last
         gap to it; no meeting may follow it). A re-planned
-        :class:`~coachmatch.results.Schedule` carries ``starts`` and ``ends``.
+        :class:`~coachmatch.results.Schedule` carries ``starts`` and ``ends``. Meetings
+        naming a person or site not in the program are violations, except the history
+        of an ended pair whose people have left.
 
     Returns
     -------
@@ -264,10 +297,10 @@ def audit_schedule(
     """
     from coachmatch.timegrid import TimeGrid
 
-    items = as_meetings(meetings)
+    items, found = _known_meetings(program, as_meetings(meetings), ends or {})
     grid = TimeGrid.of(program)
     needed = as_pairs(pairs) if pairs is not None else None
-    found = s1_length.check(program, items)
+    found += s1_length.check(program, items)
     found += s2_cadence.check(program, items, needed, starts, ends)
     found += s3_availability.check(program, items, grid)
     found += s4_place.check(program, items, grid)

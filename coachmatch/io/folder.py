@@ -444,7 +444,11 @@ def _toml_value(value: Any) -> str:
 
 def program_toml(program: Program) -> str:
     """The ``program.toml`` text for a program, every policy key written out."""
-    lines = [f"{key} = {_toml_value(getattr(program, key))}" for key in _HEADER_KEYS]
+    lines = [
+        f"{key} = {_toml_value(getattr(program, key))}"
+        for key in _HEADER_KEYS
+        if getattr(program, key) is not None
+    ]
     lines += ["", "[policy]"]
     lines += [f"{key} = {_toml_value(value)}" for key, value in program.policy]
     return "\n".join(lines) + "\n"

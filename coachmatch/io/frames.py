@@ -142,6 +142,7 @@ def to_frames(program: Program) -> dict[str, Any]:
             "timezone": program.timezone,
             "start": program.start,
             "end": program.end,
+            **({"uid_domain": program.uid_domain} if program.uid_domain else {}),
             "policy": program.policy.model_dump(),
         },
     }

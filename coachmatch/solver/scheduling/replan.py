@@ -197,8 +197,9 @@ def merge(
     history: History,
     planned: dict[Pair, list[dict[str, Any]]],
     pairs: list[Pair],
-) -> tuple[list[dict[str, Any]], dict[str, int], dict[Pair, date], dict[Pair, date]]:
-    """The re-planned rows, the change counts, and pair start and last dates.
+) -> tuple[list[dict[str, Any]], dict[str, int], dict[Pair, date], dict[Pair, date], set[str]]:
+    """The re-planned rows, the change counts, pair start and last dates, and the ids of
+    the meetings this re-plan moved, added or cancelled (what invitations must say).
 
     ``planned`` holds, per pair of the new matching that could be planned, the new
     plan's rows on or after the as-of date (without ids). Each is matched to a
@@ -207,6 +208,7 @@ def merge(
     """
     rows = list(history.carried)
     counts = {"kept": 0, "moved": 0, "new": 0, "cancelled": 0}
+    changed: set[str] = set()
     used = set(history.used_ids)
     current = set(pairs)
     starts = dict(history.starts)
@@ -247,9 +249,11 @@ def merge(
                 }
             )
             counts["moved"] += 1
+            changed.add(old["meeting_id"])
         for old in before[len(fresh) :]:
             rows.append({**old, "sequence": old["sequence"] + 1, "status": "cancelled"})
             counts["cancelled"] += 1
+            changed.add(old["meeting_id"])
         number = 0
         for row in fresh[len(before) :]:
             number += 1
@@ -258,4 +262,5 @@ def merge(
             used.add(meeting_id(pair, number))
             rows.append({**row, "meeting_id": meeting_id(pair, number), "sequence": 0})
             counts["new"] += 1
-    return rows, counts, starts, ends
+            changed.add(meeting_id(pair, number))
+    return rows, counts, starts, ends, changed

@@ -170,8 +170,9 @@ def schedule_result(
             for pair, items in planned.items()
             for k, row in enumerate(items, start=1)
         ]
+        changed = {row["meeting_id"] for row in rows}
     else:
-        rows, changes, starts, ends = merge(program, history, planned, pairs)
+        rows, changes, starts, ends, changed = merge(program, history, planned, pairs)
         held = sum(r["travel_minutes"] for r in history.carried if r["status"] != "cancelled")
         bound = round(floor) + held
     meetings = pd.DataFrame(rows, columns=list(MEETING_COLUMNS))
@@ -196,6 +197,7 @@ def schedule_result(
         runtime=runtime,
         unplanned=left,
         pairs_asked=len(pairs),
+        changed=frozenset(changed),
         starts=starts,
         ends=ends,
         changes=changes,
