@@ -10,10 +10,13 @@
 - ``coachmatch run FOLDER --out OUT`` is the batch run: it writes the run folder
   (SPEC §6) atomically; ``--previous`` and ``--as-of`` re-plan from an earlier run.
 - ``coachmatch demo [--out DIR]`` runs the batch run on the bundled example.
+- ``coachmatch publish RUN_DIR --caldav URL`` puts every person's meetings of a run
+  folder on a CalDAV server, by UID (credentials from the environment or netrc).
 
 Exit status, the same for every command: 0 on success, 2 for bad input (a folder,
-a value or an option), 3 when the rules cannot all be met, 130 when interrupted
-(Ctrl-C), with a one-line message and no traceback.
+a value or an option), 3 when the rules cannot all be met, 4 when a calendar server
+cannot be reached or refuses (``publish``), 130 when interrupted (Ctrl-C), with a
+one-line message and no traceback.
 
 Warnings (unknown columns) go to standard error.
 """
@@ -37,6 +40,7 @@ from coachmatch.solver import match, schedule
 
 EXIT_BAD_INPUT = 2
 EXIT_INFEASIBLE = 3
+EXIT_SERVER = 4
 EXIT_INTERRUPTED = 130
 
 __all__ = ["main"]
@@ -154,6 +158,9 @@ def _progress(verbose: bool) -> Iterator[Callable[[str], None] | None]:
             if line.startswith("scheduled "):
                 done += 1
                 bar.update(task, description=f"scheduling: {done} coaches planned")
+            elif line.startswith("published "):
+                done += 1
+                bar.update(task, description=f"publishing: {done} calendars")
             else:
                 bar.update(task, description=line[:60])
 
@@ -206,6 +213,22 @@ def _batch(args: argparse.Namespace) -> int:
         print()
     times = ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())
     print(f"wrote {result.out}/ (report: {result.out / 'report.html'}); {times}")
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from coachmatch.calendar.publish import PublishError, publish
+
+    try:
+        with _progress(args.verbose) as progress:
+            done = publish(args.run_dir, args.caldav, progress=progress)
+    except PublishError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_SERVER
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"published {args.run_dir} to {args.caldav}: {done.summary()}")
     return 0
 
 
@@ -324,6 +347,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _run_arguments(demo, out="coachmatch-demo")
     demo.set_defaults(handler=_demo)
+    publisher = commands.add_parser(
+        "publish",
+        help="put every person's meetings of a run folder on a CalDAV server",
+        description="Create, update or cancel each person's events on a CalDAV server, by "
+        "UID: never a duplicate, nothing written when nothing changed. Credentials come "
+        "from COACHMATCH_CALDAV_USERNAME and COACHMATCH_CALDAV_PASSWORD or a netrc file, "
+        "never from the command line. Exit status 0, 2 for a bad folder or URL, 4 when "
+        "the server cannot be reached or refuses.",
+    )
+    publisher.add_argument("run_dir", help="a run folder written by coachmatch run")
+    publisher.add_argument(
+        "--caldav",
+        required=True,
+        metavar="URL",
+        help="the collection holding one calendar per person (https://, or http:// to "
+        "this machine)",
+    )
+    publisher.add_argument(
+        "-v", "--verbose", action="store_true", help="print a line per calendar published"
+    )
+    publisher.set_defaults(handler=_publish)
     return parser
 
 

@@ -18,6 +18,7 @@ import vobject
 from coachmatch import Program, Request, load_program, run, write_program
 from coachmatch.cli import main
 from coachmatch.datasets import synthetic
+from tests.programs import without
 
 AS_OF = date(2026, 11, 2)
 RESULTS: dict[str, object] = {}
@@ -71,21 +72,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     run(folder, root / "july", send_invitations=True)
     coach = program.coaches[0].coach_id
     resident = next(r.resident_id for r in program.residents if r.current_coach_id != coach)
-    changed = program.replace(
-        coaches=tuple(c for c in program.coaches if c.coach_id != coach),
-        residents=tuple(
-            r.model_copy(update={"current_coach_id": None}) if r.current_coach_id == coach else r
-            for r in program.residents
-            if r.resident_id != resident
-        ),
-        requests=tuple(
-            q for q in program.requests if q.coach_id != coach and q.resident_id != resident
-        ),
-        survey=tuple(a for a in program.survey if a.person_id not in (coach, resident)),
-        availability=tuple(w for w in program.availability if w.person_id not in (coach, resident)),
-        busy=tuple(b for b in program.busy if b.person_id not in (coach, resident)),
-        rotations=tuple(r for r in program.rotations if r.resident_id != resident),
-    )
+    changed = without(program, coach, resident)
     # and a resident who stays asks for another coach: their old pair's later meetings
     # are cancelled between two people who are both still in the program
     first = run(folder, root / "probe").matching.pairs

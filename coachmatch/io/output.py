@@ -32,7 +32,7 @@ from pathlib import Path
 
 from coachmatch.exceptions import OutputFolderError
 
-__all__ = ["MAX_NAME_BYTES", "atomic_folder", "check_output_folder", "file_name"]
+__all__ = ["MAX_NAME_BYTES", "atomic_folder", "check_output_folder", "file_name", "is_run_folder"]
 
 #: longest file name written (bytes, UTF-8), well under every file system's 255
 MAX_NAME_BYTES = 240
@@ -65,7 +65,7 @@ def file_name(stem: str, suffix: str = "") -> str:
     return name
 
 
-def _is_run_folder(folder: Path) -> bool:
+def is_run_folder(folder: Path) -> bool:
     """Whether ``folder`` holds a ``run.json`` that a coachmatch run wrote."""
     manifest = folder / "run.json"
     try:
@@ -126,7 +126,7 @@ def check_output_folder(
         return
     if not target.is_dir():
         raise OutputFolderError(f"the run folder {target} exists and is not a folder")
-    if any(target.iterdir()) and not _is_run_folder(target):
+    if any(target.iterdir()) and not is_run_folder(target):
         raise OutputFolderError(
             f"the run folder {target} is not empty and was not written by coachmatch "
             "(it has no coachmatch run.json); a run replaces only its own folders: "
