@@ -31,10 +31,12 @@ from coachmatch.models import (
     Site,
     TravelTime,
 )
+from coachmatch.rematching import Rematch, carry_pairs, rematch
 from coachmatch.results import Matching, Schedule
+from coachmatch.scenarios import Comparison, Scenario, compare
 from coachmatch.solver import match, schedule
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 __all__ = [
     "AffinityScore",
@@ -42,6 +44,7 @@ __all__ = [
     "AvailabilityWindow",
     "BusyInterval",
     "Coach",
+    "Comparison",
     "InfeasibleError",
     "Matching",
     "OutputFolderError",
@@ -53,10 +56,12 @@ __all__ = [
     "ProgramHeader",
     "ProgramWarning",
     "Question",
+    "Rematch",
     "Request",
     "Resident",
     "Rotation",
     "RunResult",
+    "Scenario",
     "Schedule",
     "Site",
     "TravelTime",
@@ -65,9 +70,12 @@ __all__ = [
     "audit",
     "audit_schedule",
     "calendars",
+    "carry_pairs",
+    "compare",
     "from_frames",
     "load_program",
     "match",
+    "rematch",
     "run",
     "schedule",
     "to_frames",

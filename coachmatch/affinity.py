@@ -169,8 +169,12 @@ def affinity_matrix(program: Program, *, prefer: bool = True) -> npt.NDArray[np.
             numerator[rows] += sim
         denominator[rows] += weight
     matrix = _score(numerator, denominator)
-    for score in program.affinity:
-        matrix[index.resident[score.resident_id], index.coach[score.coach_id]] = score.affinity
+    given = program.affinity
+    if given:
+        count = len(given)
+        rows = np.fromiter((index.resident[s.resident_id] for s in given), np.int64, count)
+        cols = np.fromiter((index.coach[s.coach_id] for s in given), np.int64, count)
+        matrix[rows, cols] = np.fromiter((s.affinity for s in given), np.int64, count)
     if prefer and program.policy.prefer_bonus:
         for request in program.requests:
             if request.kind == "prefer" and request.coach_id is not None:

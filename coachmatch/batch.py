@@ -58,6 +58,7 @@ from coachmatch.io.output import atomic_folder, check_output_folder
 from coachmatch.io.reading import inside, read_file
 from coachmatch.io.safe import restore, safe_frame
 from coachmatch.models import HOST_NAME, MAX_ID_BYTES, Program, Request, check_id
+from coachmatch.rematching import carry_pairs
 from coachmatch.report import report_html
 from coachmatch.results import Matching, Schedule
 from coachmatch.solver import match, schedule
@@ -118,6 +119,27 @@ class RunResult:
     manifest: dict[str, Any] = field(repr=False)
     timings: dict[str, float] = field(default_factory=dict)
     rounds: tuple[Round, ...] = ()
+
+    def to_excel(self, path: str | os.PathLike[str]) -> Path:
+        """The run's tables as one Excel workbook (pairs, caseloads, meetings in local
+        time, per coach, per pair, unplanned, unmatched, low fit); see
+        :func:`coachmatch.io.excel.to_excel`. Needs ``openpyxl``.
+
+        Examples
+        --------
+        >>> import coachmatch, tempfile, pathlib
+        >>> from coachmatch.datasets import synthetic
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     where = pathlib.Path(folder)
+        ...     program = coachmatch.write_program(synthetic("small"), where / "program")
+        ...     done = coachmatch.run(program, where / "run")
+        ...     book = done.to_excel(pathlib.Path(folder) / "run.xlsx")
+        ...     "meetings" in pd.read_excel(book, sheet_name=None)
+        True
+        """
+        from coachmatch.io.excel import to_excel
+
+        return to_excel(path, self.matching, self.schedule)
 
 
 def _checksum(folder: Path) -> str:
@@ -381,19 +403,9 @@ def _resolve_changes(
 
 
 def _continue_pairs(program: Program, previous: PreviousRun) -> Program:
-    """The previous run's pairs become the residents' current coaches (O1)."""
-    coach_of = {
-        r: c
-        for r, c in zip(previous.pairs["resident_id"], previous.pairs["coach_id"], strict=True)
-        if c in program.index.coach
-    }
-    residents = tuple(
-        r.model_copy(update={"current_coach_id": coach_of[r.resident_id]})
-        if r.resident_id in coach_of
-        else r
-        for r in program.residents
-    )
-    return program.replace(residents=residents)
+    """The previous run's pairs become the residents' current coaches (O1): the
+    mechanism :func:`coachmatch.rematch` uses."""
+    return carry_pairs(program, previous.pairs)
 
 
 def _csv(frame: pd.DataFrame) -> bytes:

@@ -22,7 +22,7 @@ import difflib
 import functools
 import hashlib
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from functools import cached_property
 from typing import Annotated, Any, Literal, Self, TypeVar
@@ -813,14 +813,211 @@ class Program(ProgramHeader):
     def with_policy(self, **changes: Any) -> Program:
         """A copy whose policy has some keys changed, for what-if analysis.
 
+        A misspelt key is an error with a "did you mean"; changing ``max_caseload``
+        or ``min_caseload`` warns (:class:`~coachmatch.ProgramWarning`) when coaches'
+        own ``capacity``/``min_load`` shadow it (then :meth:`with_caps` is meant).
+
         Examples
         --------
         >>> from coachmatch.datasets import synthetic
-        >>> synthetic("small").with_policy(max_caseload=5).policy.max_caseload
-        5
+        >>> synthetic("small").with_policy(cadence_days=(35, 49)).policy.cadence_days
+        (35, 49)
         """
-        policy = Policy.model_validate({**self.policy.model_dump(), **changes})
-        return self.replace(policy=policy)
+        from coachmatch import editing
+
+        return editing.with_policy(self, changes)
+
+    def with_caps(self, cap: int, *, coaches: Iterable[str] | None = None) -> Program:
+        """A copy where every coach's caseload cap is ``cap`` (their own values included).
+
+        Parameters
+        ----------
+        cap : int
+        coaches : iterable of str, optional
+            Only these coaches; default every coach (and the policy's
+            ``max_caseload`` too).
+
+        Examples
+        --------
+        >>> from coachmatch.datasets import synthetic
+        >>> program = synthetic("small").with_caps(5)
+        >>> {program.capacity(c) for c in program.coaches}
+        {5}
+        """
+        from coachmatch import editing
+
+        return editing.with_caps(self, cap, coaches)
+
+    def with_min_loads(self, load: int, *, coaches: Iterable[str] | None = None) -> Program:
+        """A copy where every coach's minimum caseload is ``load``.
+
+        Examples
+        --------
+        >>> from coachmatch.datasets import synthetic
+        >>> program = synthetic("small").with_min_loads(1)
+        >>> {program.min_load(c) for c in program.coaches}
+        {1}
+        """
+        from coachmatch import editing
+
+        return editing.with_min_loads(self, load, coaches)
+
+    def extend(self, **tables: Any) -> Program:
+        """A copy with rows added to tables: ``program.extend(requests=frame)``.
+
+        Each value is a DataFrame with the folder's columns, or row models. Problems
+        are located by frame (``added coaches row 2, column site_id``).
+
+        Examples
+        --------
+        >>> from coachmatch import Request
+        >>> from coachmatch.datasets import synthetic
+        >>> program = synthetic("small")
+        >>> ask = Request(resident_id="R0001", coach_id="C0002", kind="forbid")
+        >>> len(program.extend(requests=[ask]).requests) - len(program.requests)
+        1
+        """
+        from coachmatch import editing
+
+        return editing.extend(self, **tables)
+
+    def add_coaches(
+        self, coaches: Any, *, survey: Any = None, availability: Any = None, busy: Any = None
+    ) -> Program:
+        """A copy with coaches added from a DataFrame (``coaches.csv`` columns), with
+        their survey answers and availability when given; without them, a
+        :class:`~coachmatch.ProgramWarning` says what they are taken to be.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from coachmatch.datasets import synthetic
+        >>> program = synthetic("small")
+        >>> new = pd.DataFrame({"coach_id": ["N1", "N2"], "name": ["Dr. N", "Dr. M"],
+        ...                     "site_id": [program.sites[0].site_id] * 2})
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as said:
+        ...     warnings.simplefilter("always")
+        ...     bigger = program.add_coaches(new)
+        >>> len(bigger.coaches), "answered no survey question" in str(said[0].message)
+        (22, True)
+        """
+        from coachmatch import editing
+
+        return editing.add_coaches(
+            self, coaches, survey=survey, availability=availability, busy=busy
+        )
+
+    def add_residents(
+        self,
+        residents: Any,
+        *,
+        survey: Any = None,
+        availability: Any = None,
+        rotations: Any = None,
+        busy: Any = None,
+    ) -> Program:
+        """A copy with residents added (``residents.csv`` columns), with their survey
+        answers, availability and rotations when given (warned about otherwise).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from coachmatch.datasets import synthetic
+        >>> program = synthetic("small")
+        >>> new = pd.DataFrame({"resident_id": ["N1"], "name": ["B. New"]})
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     len(program.add_residents(new).residents)
+        61
+        """
+        from coachmatch import editing
+
+        return editing.add_residents(
+            self,
+            residents,
+            survey=survey,
+            availability=availability,
+            rotations=rotations,
+            busy=busy,
+        )
+
+    def deactivate(self, *people: str) -> Program:
+        """A copy where these coaches and residents are inactive (they stay in the tables).
+
+        Examples
+        --------
+        >>> from coachmatch.datasets import synthetic
+        >>> program = synthetic("small").deactivate("C0001", "R0001")
+        >>> program.coaches[0].active, program.residents[0].active
+        (False, False)
+        """
+        from coachmatch import editing
+
+        return editing.deactivate(self, people)
+
+    def with_rotations(self, rotations: Any) -> Program:
+        """A copy where the rotations of every resident named in ``rotations`` (a
+        DataFrame with ``rotations.csv`` columns, or Rotation rows) are replaced by them.
+
+        Examples
+        --------
+        >>> from coachmatch.datasets import synthetic
+        >>> program = synthetic("small")
+        >>> first = program.rotations[0]
+        >>> moved = first.model_copy(update={"site_id": program.sites[-1].site_id})
+        >>> edited = program.with_rotations([moved])
+        >>> [r.site_id for r in edited.rotations if r.resident_id == first.resident_id]
+        ... # doctest: +ELLIPSIS
+        [...]
+        """
+        from coachmatch import editing
+
+        return editing.with_rotations(self, rotations)
+
+    def with_affinity(self, scores: Any) -> Program:
+        """A copy with the program's own affinity for some pairs (SPEC 1.1
+        ``affinity.csv``): for program software that already scores pairs.
+
+        ``scores`` is a DataFrame, either long (resident_id, coach_id, affinity) or a
+        matrix labelled by resident ids (index) and coach ids (columns), empty cells
+        (NaN) meaning "no score of the program's". The given pairs' scores replace
+        any earlier ones; a resident with a score counts as having answered for
+        fairness (O2). Every cell is checked at once (ids, whole numbers 0-100, one
+        score per pair), problems located by row and column.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from coachmatch.affinity import affinity_matrix
+        >>> from coachmatch.datasets import synthetic
+        >>> program = synthetic("small")
+        >>> matrix = pd.DataFrame(50, index=["R0001", "R0002"], columns=["C0001", "C0002"])
+        >>> scored = program.with_affinity(matrix)
+        >>> int(affinity_matrix(scored)[0, 0]), len(scored.affinity)
+        (50, 4)
+        """
+        from coachmatch import editing
+
+        return editing.with_affinity(self, scores)
+
+    def add_requests(self, requests: Any) -> Program:
+        """A copy with requests added (a DataFrame with ``requests.csv`` columns, or
+        Request rows).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from coachmatch.datasets import synthetic
+        >>> program = synthetic("small")
+        >>> asks = pd.DataFrame({"resident_id": ["R0001"], "kind": ["change"]})
+        >>> program.add_requests(asks).requests[-1].kind
+        'change'
+        """
+        from coachmatch import editing
+
+        return editing.add_requests(self, requests)
 
     # -- display ------------------------------------------------------------
 
@@ -856,7 +1053,38 @@ class Program(ProgramHeader):
             ),
             ("requests", str(len(self.requests))),
             ("policy", policy),
+            ("rules in force", self._rules()),
         ]
+
+    def _rules(self) -> str:
+        """The policy as the rules it switches on, in SPEC's words."""
+        p = self.policy
+        active = [c for c in self.coaches if c.active]
+        own = sum(c.capacity is not None for c in active)
+        caps = f"caseload at most {p.max_caseload}" + (
+            f" ({own} of {len(active)} coaches have their own cap)" if own else ""
+        )
+        if p.min_caseload:
+            caps += f", at least {p.min_caseload}"
+        low, high = p.cadence_days
+        virtual = {
+            "never": "in person only",
+            "allowed": f"virtual up to {p.max_virtual_share:.0%}"
+            + (", first meeting in person" if p.first_meeting_in_person else ""),
+            "only": "virtual only",
+        }[p.virtual]
+        return "; ".join(
+            [
+                "R2 no supervisor " + ("on" if p.no_supervisor else "off"),
+                f"R3 not own decision: {p.not_own_decision}",
+                caps,
+                "continuity first" if p.keep_current else "no continuity",
+                f"fairness {p.fairness}",
+                "pairs must be able to meet" if p.must_meet else "pairs need not meet",
+                f"meetings every {low}-{high} days (first within "
+                f"{p.first_meeting_within_days}), {p.meeting_minutes} min, {virtual}",
+            ]
+        )
 
     def _survey_fact(self) -> str:
         active = {r.resident_id for r in self.residents if r.active}

@@ -9,24 +9,20 @@ so the same run draws the same bytes); the page loads nothing from the network.
 from __future__ import annotations
 
 import html
-import io
-import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from coachmatch.constraints.r5_requests import required as required_pairs
+from coachmatch.explaining import FAR_BELOW
 from coachmatch.models import Program
+from coachmatch.plotting import plot_affinity, plot_caseloads, plot_meetings, plot_travel
+from coachmatch.plotting._axes import inline_svg
 from coachmatch.results import Matching, Schedule
 
 __all__ = ["FAR_BELOW", "headline", "report_html", "warnings"]
-
-#: a kept pair whose affinity is this many points below the resident's best allowed
-#: coach is reported: continuity (O1) outranked fit
-FAR_BELOW = 25
-_LIST = 8  # ids listed before "and N more"
 
 
 def headline(program: Program, matching: Matching, plan: Schedule) -> dict[str, str]:
@@ -70,43 +66,9 @@ def headline(program: Program, matching: Matching, plan: Schedule) -> dict[str, 
     }
 
 
-def _svg(figure: Any) -> str:
-    import matplotlib
-
-    buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": "coachmatch", "svg.fonttype": "none"}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
-
-
-def _bars(
-    labels: Sequence[Any], values: Sequence[float], title: str, xlabel: str, ylabel: str
-) -> str:
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(6.4, 2.6))
-    ax = figure.subplots()
-    positions = np.arange(len(labels))
-    ax.bar(positions, values, color="#3b6ea5", width=0.8)
-    step = max(1, -(-len(labels) // 9))
-    ax.set_xticks(positions[::step], [str(x) for x in labels][::step])
-    ax.set_title(title, loc="left", fontsize=11)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.spines[["top", "right"]].set_visible(False)
-    return _svg(figure)
-
-
-def _histogram(values: Sequence[float], bins: Sequence[float], title: str, xlabel: str) -> str:
-    counts, edges = np.histogram(np.asarray(values, dtype=float), bins=np.asarray(bins))
-    labels = [f"{int(a)}–{int(b)}" for a, b in itertools.pairwise(edges)]
-    return _bars(labels, counts.tolist(), title, xlabel, "residents")
-
-
-def _ids(ids: Sequence[str]) -> str:
-    shown = ", ".join(ids[:_LIST])
-    return shown + (f" and {len(ids) - _LIST} more" if len(ids) > _LIST else "")
+def _drawn(plot: Callable[..., Any], result: Any, **options: Any) -> str:
+    """One of :mod:`coachmatch.plotting`'s figures as inline SVG (no pyplot state)."""
+    return inline_svg(plot, result, **options)
 
 
 def warnings(
@@ -135,46 +97,8 @@ def warnings(
     >>> any("answered no survey" in note for note in notes)
     True
     """
-    found = [f"{r} is unmatched: {why}" for r, why in matching.unmatched.itertuples(index=False)]
-    if len(plan.unplanned):
-        found.append(
-            f"{len(plan.unplanned)} pairs have no meetings: they could not be planned"
-            + (f" even after {len(rounds)} rounds of re-matching" if rounds else "")
-            + "."
-        )
-        found += [f"Not planned: {why}" for why in plan.unplanned["reason"]]
-    active = [r.resident_id for r in program.residents if r.active]
-    answered = program.respondents()
-    silent = [r for r in active if r not in answered]
-    if silent:
-        found.append(
-            f"{len(silent)} active residents answered no survey question ({_ids(silent)}): "
-            "their affinity is 0 with every coach, and fairness (O2) leaves them out."
-        )
-    for r, c, why in matching.cannot_meet.itertuples(index=False, name=None):
-        found.append(f"{r} and {c} are paired only because must_meet = false: {why}")
-    pairs = matching.pairs
-    if len(pairs) and "best_affinity" in pairs:
-        far = pairs[pairs["kept"] & (pairs["best_affinity"] - pairs["affinity"] >= FAR_BELOW)]
-        for r, c, score, best in far[
-            ["resident_id", "coach_id", "affinity", "best_affinity"]
-        ].itertuples(index=False, name=None):
-            found.append(
-                f"{r} keeps their current coach {c} at affinity {score}, although an allowed "
-                f"coach would fit at {best}: continuity (O1) outranks fit."
-            )
-    if plan.status == "feasible":
-        found.append(
-            "The schedule is feasible but not proven to have the least travel "
-            f"({plan.travel_total:,} minutes against a bound of {plan.travel_lower_bound})."
-        )
-    if plan.changes:
-        found.append("Re-planned: " + ", ".join(f"{n} {what}" for what, n in plan.changes.items()))
-    if len(matching.recusals):
-        found.append(
-            f"{len(matching.recusals)} coaches must recuse from their coachee's committee "
-            "decision (recusals.csv)."
-        )
+    found = matching.warnings()
+    found += plan.warnings(rounds=len(rounds))
     return found + list(notes)
 
 
@@ -267,49 +191,10 @@ def report_html(
         f"{html.escape(v)}</dd></div>"
         for k, v in figures.items()
     )
-    caseloads = matching.caseloads
-    counts = caseloads["caseload"].value_counts().sort_index() if len(caseloads) else pd.Series()
-    top = int(caseloads["caseload"].max()) if len(caseloads) else 0
-    caseload_svg = _bars(
-        list(range(top + 1)),
-        [int(counts.get(k, 0)) for k in range(top + 1)],
-        "Caseload distribution",
-        "coachees per coach",
-        "coaches",
-    )
-    affinity_svg = _histogram(
-        matching.pairs["affinity"].tolist(),
-        list(range(0, 101, 10)),
-        "Affinity of each pair",
-        "affinity (0–100)",
-    )
-    scheduled = plan.scheduled
-    per_resident = scheduled.groupby("resident_id")["travel_minutes"].sum()
-    most = max(int(per_resident.max()) if len(per_resident) else 0, 1)
-    step = max(10, int(np.ceil(most / 10 / 10.0)) * 10)
-    travel_svg = _histogram(
-        per_resident.tolist(),
-        list(range(0, most + step + 1, step)),
-        "Travel per resident over the year",
-        "minutes",
-    )
-    weeks = pd.date_range(
-        pd.Timestamp(program.start) - pd.Timedelta(days=program.start.weekday()),
-        pd.Timestamp(program.end),
-        freq="7D",
-    )
-    starts = scheduled["start"].map(lambda t: t.date())
-    week_index = np.searchsorted(weeks.date, starts.to_numpy(), side="right") - 1
-    per_week = (
-        np.bincount(week_index, minlength=len(weeks)) if len(starts) else np.zeros(len(weeks))
-    )
-    weekly_svg = _bars(
-        [w.strftime("%b %d") for w in weeks],
-        per_week.tolist(),
-        "Meetings per week",
-        "week starting",
-        "meetings",
-    )
+    caseload_svg = _drawn(plot_caseloads, matching)
+    affinity_svg = _drawn(plot_affinity, matching)
+    travel_svg = _drawn(plot_travel, plan)
+    weekly_svg = _drawn(plot_meetings, plan, per="week")
     required = set(required_pairs(program))
     per_pair = plan.per_pair().set_index(["resident_id", "coach_id"])
     names = {r.resident_id: r.name for r in program.residents}

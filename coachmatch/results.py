@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date
+from html import escape
 
 import pandas as pd
 
 from coachmatch._display import facts_html, facts_text
-from coachmatch.affinity import affinity_matrix, explain_affinity
-from coachmatch.constraints import exclusions, exclusions_of
+from coachmatch.affinity import explain_affinity
+from coachmatch.constraints import exclusions
 from coachmatch.models import Program
 
 __all__ = ["LEVELS", "Matching", "Schedule"]
@@ -36,11 +37,13 @@ class Matching:
     optimized : tuple of str
         The levels the policy asked to optimize, in priority order.
     pairs : pandas.DataFrame
-        resident_id, coach_id, affinity, kept, best_affinity (the highest affinity
-        among the resident's allowed coaches) — one row per matched resident, in the
-        program's resident order.
+        resident_id, coach_id, resident_name, coach_name, site_id (the coach's home
+        site), affinity, kept, best_affinity (the highest affinity among the
+        resident's allowed coaches) — one row per matched resident, in the program's
+        resident order.
     caseloads : pandas.DataFrame
-        coach_id, caseload, capacity, min_load for every active coach.
+        coach_id, coach_name, site_id, caseload, capacity, min_load for every active
+        coach.
     recusals : pandas.DataFrame
         resident_id, coach_id, panel_id: coaches who recuse from their coachee's
         decision (``not_own_decision = "recuse"``).
@@ -162,10 +165,8 @@ class Matching:
         R0001 ... is coached by C...
         """
         program = self.program
-        index = program.index
-        if resident_id not in index.resident:
-            raise KeyError(f"unknown resident {resident_id!r}")
-        resident = program.residents[index.resident[resident_id]]
+        frame = self.explain_frame(resident_id)
+        resident = program.residents[program.index.resident[resident_id]]
         coach_id = self.coach_of(resident_id)
         lines = []
         if coach_id is None:
@@ -195,41 +196,146 @@ class Matching:
                     )
                 )
             mine = fit.affinity
-        loads = dict(zip(self.caseloads["coach_id"], self.caseloads["caseload"], strict=True))
-        caps = dict(zip(self.caseloads["coach_id"], self.caseloads["capacity"], strict=True))
-        scores = affinity_matrix(program)[index.resident[resident_id]]
-        others = [c.coach_id for c in program.coaches if c.active and c.coach_id != coach_id]
-        excluded = exclusions_of(program, resident_id, others, as_of=self.as_of)
+        rows = {str(row["coach_id"]): row for row in frame.to_dict("records")}
         for coach in program.coaches:
-            if not coach.active or coach.coach_id == coach_id:
+            row = rows[coach.coach_id]
+            if not coach.active or row["chosen"]:
                 continue
-            reasons = excluded[coach.coach_id]
-            score = int(scores[index.coach[coach.coach_id]])
-            if reasons:
-                lines.append(f"  {coach.coach_id}: excluded — {'; '.join(reasons)}")
-            else:
+            if row["reason"]:
+                lines.append(f"  {coach.coach_id}: excluded — {row['reason']}")
+                continue
+            score = int(row["affinity"])
+            compare = ""
+            if mine is not None:
                 compare = (
-                    ""
-                    if mine is None
-                    else (
-                        f", {mine - score} lower"
-                        if score < mine
-                        else f", {score - mine} higher"
-                        if score > mine
-                        else ", equal"
-                    )
+                    f", {mine - score} lower"
+                    if score < mine
+                    else f", {score - mine} higher"
+                    if score > mine
+                    else ", equal"
                 )
-                full = (
-                    " (full)" if loads.get(coach.coach_id, 0) >= caps.get(coach.coach_id, 0) else ""
-                )
-                lines.append(f"  {coach.coach_id}: allowed, affinity {score}{compare}{full}")
+            full = " (full)" if row["full"] else ""
+            lines.append(f"  {coach.coach_id}: allowed, affinity {score}{compare}{full}")
         return "\n".join(lines)
+
+    def explain_frame(self, resident_id: str) -> pd.DataFrame:
+        """Every coach for one resident as a table: allowed or the rule that excludes
+        them, affinity with its question-by-question similarities, caseload
+        (see :func:`coachmatch.explaining.explain_frame`).
+
+        Examples
+        --------
+        >>> import coachmatch
+        >>> from coachmatch.datasets import synthetic
+        >>> frame = coachmatch.match(synthetic("small")).explain_frame("R0001")
+        >>> list(frame.columns[:5])
+        ['coach_id', 'coach_name', 'site_id', 'chosen', 'allowed']
+        """
+        from coachmatch.explaining import explain_frame
+
+        return explain_frame(self, resident_id)
+
+    def low_fit(self, *, below: int = 25) -> pd.DataFrame:
+        """Residents far below their best allowed coach (or who answered no survey
+        question), with the cause (see :func:`coachmatch.explaining.low_fit`).
+
+        Examples
+        --------
+        >>> import coachmatch
+        >>> from coachmatch.datasets import synthetic
+        >>> table = coachmatch.match(synthetic("small")).low_fit()
+        >>> set(table["cause"].str.len() > 0)  # doctest: +ELLIPSIS
+        {...}
+        """
+        from coachmatch.explaining import low_fit
+
+        return low_fit(self, below=below)
+
+    def diff(self, before: Matching) -> pd.DataFrame:
+        """Who moved from ``before`` to this matching, from whom to whom, and why
+        (see :func:`coachmatch.rematching.diff`).
+
+        Examples
+        --------
+        >>> import coachmatch
+        >>> from coachmatch.datasets import synthetic
+        >>> program = synthetic("small")
+        >>> first = coachmatch.match(program)
+        >>> len(first.diff(first))
+        0
+        """
+        from coachmatch.rematching import diff
+
+        return diff(before, self)
+
+    def warnings(self) -> list[str]:
+        """What a program director must know about this matching, as sentences:
+        unmatched residents, residents who answered no survey, pairs made although
+        they cannot meet, kept pairs far below the resident's best allowed coach, and
+        recusals. Empty only when none of these exists.
+
+        Examples
+        --------
+        >>> import coachmatch
+        >>> from coachmatch.datasets import synthetic
+        >>> notes = coachmatch.match(synthetic("small")).warnings()
+        >>> any("answered no survey" in note for note in notes)
+        True
+        """
+        from coachmatch.explaining import FAR_BELOW
+
+        program = self.program
+        found = [f"{r} is unmatched: {why}" for r, why in self.unmatched.itertuples(index=False)]
+        active = [r.resident_id for r in program.residents if r.active]
+        answered = program.respondents()
+        silent = [r for r in active if r not in answered]
+        if silent:
+            found.append(
+                f"{len(silent)} active residents answered no survey question ({_ids(silent)}): "
+                "their affinity is 0 with every coach, and fairness (O2) leaves them out."
+            )
+        for r, c, why in self.cannot_meet.itertuples(index=False, name=None):
+            found.append(f"{r} and {c} are paired only because must_meet = false: {why}")
+        pairs = self.pairs
+        if len(pairs):
+            far = pairs[pairs["kept"] & (pairs["best_affinity"] - pairs["affinity"] >= FAR_BELOW)]
+            for r, c, score, best in far[
+                ["resident_id", "coach_id", "affinity", "best_affinity"]
+            ].itertuples(index=False, name=None):
+                found.append(
+                    f"{r} keeps their current coach {c} at affinity {score}, although an "
+                    f"allowed coach would fit at {best}: continuity (O1) outranks fit."
+                )
+        if len(self.recusals):
+            found.append(
+                f"{len(self.recusals)} coaches must recuse from their coachee's committee "
+                "decision (recusals.csv)."
+            )
+        return found
 
     def __str__(self) -> str:
         return self.summary()
 
+    def __repr__(self) -> str:
+        kept = int(self.pairs["kept"].sum()) if len(self.pairs) else 0
+        return (
+            f"<Matching {self.status}: {len(self.pairs)} residents matched, "
+            f"{len(self.unmatched)} unmatched, {kept} kept, "
+            f"min_affinity={self.levels['min_affinity']}, "
+            f"total_affinity={self.levels['total_affinity']}, "
+            f"{len(self.warnings())} warnings>"
+        )
+
     def _repr_html_(self) -> str:
-        return facts_html(self._facts(), "coachmatch-matching")
+        from coachmatch.plotting import plot_caseloads
+        from coachmatch.plotting._axes import inline_svg
+
+        figure = inline_svg(plot_caseloads, self, size=(4.8, 1.9))
+        return (
+            facts_html(self._facts(), "coachmatch-matching")
+            + _warnings_html(self.warnings())
+            + f"<div style='max-width:30rem'>{figure}</div>"
+        )
 
 
 @dataclass(frozen=True)
@@ -290,9 +396,10 @@ class Schedule:
         return self.meetings[self.meetings["status"] != "cancelled"]
 
     def per_pair(self) -> pd.DataFrame:
-        """Meetings, virtual meetings and travel per pair (cancelled ones left out)."""
+        """Meetings, virtual meetings and travel per pair (cancelled ones left out),
+        with both names."""
         frame = self.scheduled.assign(virtual=self.scheduled["site_id"] == "virtual")
-        return (
+        table = (
             frame.groupby(["resident_id", "coach_id"], sort=True)
             .agg(
                 meetings=("meeting_id", "size"),
@@ -303,10 +410,16 @@ class Schedule:
             )
             .reset_index()
         )
+        residents = {r.resident_id: r.name for r in self.program.residents}
+        coaches = {c.coach_id: c.name for c in self.program.coaches}
+        table.insert(2, "resident_name", table["resident_id"].map(residents))
+        table.insert(3, "coach_name", table["coach_id"].map(coaches))
+        return table
 
     def per_coach(self) -> pd.DataFrame:
-        """Coachees, meetings and travel per coach (cancelled meetings left out)."""
-        return (
+        """Coachees, meetings and travel per coach (cancelled meetings left out), with
+        the coach's name and home site."""
+        table = (
             self.scheduled.groupby("coach_id", sort=True)
             .agg(
                 coachees=("resident_id", "nunique"),
@@ -315,6 +428,10 @@ class Schedule:
             )
             .reset_index()
         )
+        coaches = {c.coach_id: c for c in self.program.coaches}
+        table.insert(1, "coach_name", [coaches[c].name for c in table["coach_id"]])
+        table.insert(2, "site_id", [coaches[c].site_id for c in table["coach_id"]])
+        return table
 
     def summary(self) -> str:
         """A short plain-text summary."""
@@ -410,8 +527,84 @@ class Schedule:
             f"{start:%H:%M}, a time both are free: {when}; {where}"
         )
 
+    def warnings(self, rounds: int = 0) -> list[str]:
+        """What a program director must know about this plan, as sentences: pairs left
+        without meetings with their reasons, a plan not proven to have the least
+        travel, a re-plan's changes. Empty only when none of these exists.
+
+        Parameters
+        ----------
+        rounds : int
+            Re-matching rounds the batch run made (named in the sentence).
+
+        Examples
+        --------
+        >>> import coachmatch
+        >>> from coachmatch.datasets import synthetic
+        >>> program = synthetic("small")
+        >>> coachmatch.schedule(program, coachmatch.match(program)).warnings()
+        []
+        """
+        found = []
+        if len(self.unplanned):
+            found.append(
+                f"{len(self.unplanned)} pairs have no meetings: they could not be planned"
+                + (f" even after {rounds} rounds of re-matching" if rounds else "")
+                + "."
+            )
+            found += [f"Not planned: {why}" for why in self.unplanned["reason"]]
+        if self.status == "feasible":
+            found.append(
+                "The schedule is feasible but not proven to have the least travel "
+                f"({self.travel_total:,} minutes against a bound of {self.travel_lower_bound})."
+            )
+        if self.changes:
+            found.append(
+                "Re-planned: " + ", ".join(f"{n} {what}" for what, n in self.changes.items())
+            )
+        return found
+
     def __str__(self) -> str:
         return self.summary()
 
+    def __repr__(self) -> str:
+        return (
+            f"<Schedule {self.status}: {len(self.scheduled)} meetings for "
+            f"{self.pairs_asked - len(self.unplanned)} of {self.pairs_asked} pairs, "
+            f"{len(self.unplanned)} unplanned, travel {self.travel_total} minutes"
+            + (f", {len(self.changed)} changed" if self.changes is not None else "")
+            + ">"
+        )
+
     def _repr_html_(self) -> str:
-        return facts_html(self._facts(), "coachmatch-schedule")
+        from coachmatch.plotting import plot_meetings
+        from coachmatch.plotting._axes import inline_svg
+
+        figure = inline_svg(plot_meetings, self, size=(4.8, 1.9))
+        return (
+            facts_html(self._facts(), "coachmatch-schedule")
+            + _warnings_html(self.warnings())
+            + f"<div style='max-width:30rem'>{figure}</div>"
+        )
+
+
+_LISTED = 8  # ids listed before "and N more"
+_WARNINGS_SHOWN = 10  # warnings listed in a notebook before "and N more"
+
+
+def _ids(ids: list[str]) -> str:
+    shown = ", ".join(ids[:_LISTED])
+    return shown + (f" and {len(ids) - _LISTED} more" if len(ids) > _LISTED else "")
+
+
+def _warnings_html(found: list[str]) -> str:
+    """A compact warnings list: a count, the first few, and how many more."""
+    if not found:
+        return "<p>No warnings.</p>"
+    items = "".join(f"<li>{escape(w)}</li>" for w in found[:_WARNINGS_SHOWN])
+    more = (
+        f"<li>and {len(found) - _WARNINGS_SHOWN} more (see .warnings())</li>"
+        if len(found) > _WARNINGS_SHOWN
+        else ""
+    )
+    return f"<details open><summary>{len(found)} warnings</summary><ul>{items}{more}</ul></details>"

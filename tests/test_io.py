@@ -158,7 +158,7 @@ def test_failed_overwrite_keeps_old_folder(
 
     monkeypatch.setattr(folder, "program_toml", explode)
     with pytest.raises(OSError, match="disk full"):
-        write_program(example.with_policy(max_caseload=5), out, overwrite=True)
+        write_program(example.with_caps(5), out, overwrite=True)
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 

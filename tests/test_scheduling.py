@@ -85,11 +85,16 @@ def test_result_frames_and_text(small_plan: Schedule) -> None:
     assert "days after their previous meeting (cadence 42-56)" in small_plan.explain(later)
     assert set(small_plan.per_coach().columns) == {
         "coach_id",
+        "coach_name",
+        "site_id",
         "coachees",
         "meetings",
         "travel_minutes",
     }
     assert "<table" in small_plan._repr_html_()
+    per_pair = small_plan.per_pair()
+    assert list(per_pair.columns[:4]) == ["resident_id", "coach_id", "resident_name", "coach_name"]
+    assert per_pair["coach_name"].notna().all()
 
 
 def test_virtual_never_means_in_person(small: tuple[Program, Matching]) -> None:

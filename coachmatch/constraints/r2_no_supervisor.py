@@ -22,16 +22,25 @@ HARD = True
 
 
 def supervisions(program: Program) -> dict[tuple[str, str], list[Rotation]]:
-    """(resident_id, coach_id) -> the horizon rotations where the coach supervises."""
-    found: dict[tuple[str, str], list[Rotation]] = defaultdict(list)
-    coaches = program.index.coach
-    for rotation in program.rotations:
-        if rotation.end < program.start or rotation.start > program.end:
-            continue
-        for supervisor in rotation.supervisor_ids:
-            if supervisor in coaches:
-                found[rotation.resident_id, supervisor].append(rotation)
-    return found
+    """(resident_id, coach_id) -> the horizon rotations where the coach supervises.
+
+    Built once per Program (explaining resident after resident asks again and again);
+    treat it as read-only.
+    """
+
+    def build() -> dict[tuple[str, str], list[Rotation]]:
+        found: dict[tuple[str, str], list[Rotation]] = defaultdict(list)
+        coaches = program.index.coach
+        for rotation in program.rotations:
+            if rotation.end < program.start or rotation.start > program.end:
+                continue
+            for supervisor in rotation.supervisor_ids:
+                if supervisor in coaches:
+                    found[rotation.resident_id, supervisor].append(rotation)
+        return dict(found)
+
+    table: dict[tuple[str, str], list[Rotation]] = program.index.derived("r2_supervisions", build)
+    return table
 
 
 def forbidden(program: Program) -> Mask:

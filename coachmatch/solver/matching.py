@@ -200,21 +200,26 @@ def _result(
     answered = problem.respondent[matched]
     best = np.zeros(problem.n_residents, dtype=np.int64)
     np.maximum.at(best, problem.resident, problem.affinity)
+    coaches = [program.coaches[int(c)] for c in cols]
     pairs = pd.DataFrame(
         {
             "resident_id": pd.Series([r.resident_id for r in residents], dtype=object),
             "coach_id": pd.Series(coach_ids, dtype=object),
+            "resident_name": pd.Series([r.name for r in residents], dtype=object),
+            "coach_name": pd.Series([c.name for c in coaches], dtype=object),
+            "site_id": pd.Series([c.site_id for c in coaches], dtype=object),
             "affinity": affinity.astype(np.int64),
             "kept": np.array(kept, dtype=bool),
             "best_affinity": best[matched],
         }
     )
     load = np.bincount(assignment[matched], minlength=problem.n_coaches)
+    listed = [program.coaches[int(c)] for c in problem.coaches]
     caseloads = pd.DataFrame(
         {
-            "coach_id": pd.Series(
-                [program.coaches[int(c)].coach_id for c in problem.coaches], dtype=object
-            ),
+            "coach_id": pd.Series([c.coach_id for c in listed], dtype=object),
+            "coach_name": pd.Series([c.name for c in listed], dtype=object),
+            "site_id": pd.Series([c.site_id for c in listed], dtype=object),
             "caseload": load.astype(np.int64),
             "capacity": problem.capacity,
             "min_load": problem.min_load,

@@ -178,14 +178,29 @@ def _in_own_pool(tasks: Sequence[CoachTask], note: Callable[[str], None]) -> lis
     try:
         solved = _collect(pool, tasks, note)
     except BaseException:
-        # the pool offers no public way to stop work in progress: its processes are ours
-        running = list(getattr(pool, "_processes", {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in running:
-            process.terminate()
+        stop_pool(pool)
         raise
     pool.shutdown()
     return solved
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool of our own at once: cancel what waits, terminate what runs.
+
+    The pool offers no public way to stop work in progress; its processes are ours.
+    Its manager thread is then given a moment to see them gone and close its pipes, so
+    that interpreter exit does not write to a closed one (a traceback on Ctrl-C under
+    Python 3.11).
+    """
+    running = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in running:
+        process.terminate()
+    for process in running:
+        process.join(timeout=5)
+    if manager is not None:
+        manager.join(timeout=5)
 
 
 def _worker_setup(parent: int) -> None:
