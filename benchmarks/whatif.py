@@ -170,9 +170,7 @@ def main() -> None:
             )
     infeasible = int((reference["status"] == "infeasible").sum())
     print(f"\n{len(listed)} scenarios on synthetic('medium'), {infeasible} infeasible\n")
-    print(
-        "| run | scenarios | wall time (s) | per scenario (s) | × speed of reference | same table |"
-    )
+    print("| run | scenarios | wall time (s) | per scenario (s) | × reference speed | same table |")
     print("|---|---|---|---|---|---|")
     for name, n, took, speedup, same in rows:
         verdict = "yes" if same else "NO"

@@ -674,6 +674,14 @@ class Program(ProgramHeader):
         except ValidationError as error:
             raise _program_error(error, data) from None
 
+    def __getstate__(self) -> dict[Any, Any]:
+        """Pickled without the indexes and what is cached with them (free time, time
+        grids, eligibility): they are rebuilt where needed, and sending a Program to
+        a worker stays cheap."""
+        state: dict[Any, Any] = super().__getstate__()
+        state["__dict__"] = {k: v for k, v in state["__dict__"].items() if k != "index"}
+        return state
+
     @classmethod
     def model_validate(cls, obj: Any, **kwargs: Any) -> Self:
         """Validate a mapping into a Program; problems raise :class:`ProgramError`."""

@@ -15,12 +15,13 @@ the executor: a process pool, a ``dask.distributed`` cluster
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -130,7 +131,7 @@ def _evaluate(
         row["note"] = error.reasons[0] if error.reasons else str(error)
         return _Outcome(row, None, None)
     row.update(_matching_figures(matching, threshold))
-    plan_result = None
+    plan_result: Schedule | None = None
     if plan:
         try:
             plan_result = schedule(program, matching, allow_partial=True, executor=InlineExecutor())
@@ -138,7 +139,22 @@ def _evaluate(
             row["note"] = error.reasons[0] if error.reasons else str(error)
         else:
             row.update(_schedule_figures(plan_result, len(matching.pairs)))
-    return _Outcome(row, matching, plan_result)
+    # the caller has the program: results travel back without it (and its caches)
+    lean = cast(Program, None)
+    return _Outcome(
+        row,
+        dataclasses.replace(matching, program=lean),
+        dataclasses.replace(plan_result, program=lean) if plan_result is not None else None,
+    )
+
+
+def _with_program(outcome: _Outcome, program: Program) -> _Outcome:
+    """The outcome with its results' program put back (see :func:`_evaluate`)."""
+    return _Outcome(
+        outcome.row,
+        dataclasses.replace(outcome.matching, program=program) if outcome.matching else None,
+        dataclasses.replace(outcome.schedule, program=program) if outcome.schedule else None,
+    )
 
 
 def _matching_figures(matching: Matching, threshold: int) -> dict[str, Any]:
@@ -306,6 +322,7 @@ def compare(
         raise
     if own:
         pool.shutdown()
+    outcomes = [_with_program(outcome, job[1]) for outcome, job in zip(outcomes, jobs, strict=True)]
     base = outcomes[0].matching
     rows = []
     for outcome in outcomes:
