@@ -23,6 +23,7 @@ import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, time
 from functools import cached_property
 from typing import Annotated, Any, Literal, Self, TypeVar
@@ -580,6 +581,11 @@ class ProgramIndex:
         return value
 
 
+#: set while building a Program whose cross-table rules were checked already (the
+#: loaders check them with file locations first); see Program.model_validate
+_ALREADY_CHECKED: ContextVar[bool] = ContextVar("coachmatch_already_checked", default=False)
+
+
 class ProgramHeader(BaseModel):
     """The top of ``program.toml``: the program's name, time zone and horizon.
 
@@ -685,10 +691,18 @@ class Program(ProgramHeader):
     @classmethod
     def model_validate(cls, obj: Any, **kwargs: Any) -> Self:
         """Validate a mapping into a Program; problems raise :class:`ProgramError`."""
+        context = kwargs.get("context")
+        checked = isinstance(context, dict) and bool(context.get("checked"))
+        # pydantic runs a custom __init__ from validate_python without the context:
+        # say "already checked" through a context variable that __init__ cannot lose
+        token = _ALREADY_CHECKED.set(True) if checked else None
         try:
             return super().model_validate(obj, **kwargs)
         except ValidationError as error:
             raise _program_error(error, obj) from None
+        finally:
+            if token is not None:
+                _ALREADY_CHECKED.reset(token)
 
     @classmethod
     def model_validate_json(cls, json_data: str | bytes | bytearray, **kwargs: Any) -> Self:
@@ -708,7 +722,9 @@ class Program(ProgramHeader):
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> Self:
-        if isinstance(info.context, dict) and info.context.get("checked"):
+        if _ALREADY_CHECKED.get() or (
+            isinstance(info.context, dict) and info.context.get("checked")
+        ):
             return self
         findings = find_problems(self.tables(), self.policy)
         if findings:

@@ -523,5 +523,8 @@ def test_bad_scores_are_all_reported_with_row_and_column(small: Program) -> None
     )
     with pytest.raises(ProgramError, match=r"row 2, column coach_id: duplicate pair"):
         small.with_affinity(long)
+    twice = pd.DataFrame([[1], [2]], index=["R0001", "R0001"], columns=["C0001"])
+    with pytest.raises(ProgramError, match=r"row 2, column coach_id: duplicate pair"):
+        small.with_affinity(twice)
     with pytest.raises(TypeError, match="scores must be a DataFrame"):
         small.with_affinity([[1, 2]])
