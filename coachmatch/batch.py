@@ -402,12 +402,6 @@ def _resolve_changes(
     return program.replace(requests=tuple(requests)), kept
 
 
-def _continue_pairs(program: Program, previous: PreviousRun) -> Program:
-    """The previous run's pairs become the residents' current coaches (O1): the
-    mechanism :func:`coachmatch.rematch` uses."""
-    return carry_pairs(program, previous.pairs)
-
-
 def _csv(frame: pd.DataFrame) -> bytes:
     text: str = safe_frame(frame).to_csv(index=False, lineterminator="\n")
     return text.encode("utf-8")
@@ -561,7 +555,7 @@ def run(
             )
     program, applied = _resolve_changes(program, earlier)
     if earlier is not None:
-        program = _continue_pairs(program, earlier)
+        program = carry_pairs(program, earlier.pairs)  # previous pairs are current coaches (O1)
     lap("load")
     matching = match(program, allow_unmatched=allow_unmatched, as_of=as_of, progress=progress)
     lap("match")

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ValidationError
 
+from coachmatch._display import counted, did_you_mean, listed
 from coachmatch.exceptions import Problem, ProgramError, ProgramWarning
 from coachmatch.limits import MAX_CAPACITY
 
@@ -40,17 +41,6 @@ __all__ = [
     "with_policy",
     "with_rotations",
 ]
-
-
-def _plural(n: int, noun: str) -> str:
-    if n == 1:
-        return f"{n} {noun}"
-    return f"{n} {noun}{'es' if noun.endswith('ch') else 's'}"
-
-
-def _listed(ids: Sequence[str], limit: int = 8) -> str:
-    shown = ", ".join(ids[:limit])
-    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
 def with_policy(program: Program, changes: Mapping[str, Any]) -> Program:
@@ -99,9 +89,9 @@ def _warn_shadowed(program: Program, changes: Mapping[str, Any]) -> None:
             warnings.warn(
                 f"{key}={changes[key]} applies only to the "
                 f"{len(active) - len(own)} of {len(active)} active coaches without a "
-                f"{field} of their own; {_plural(len(own), 'coach')} "
+                f"{field} of their own; {counted(len(own), 'coach')} "
                 f"{'keeps' if len(own) == 1 else 'keep'} theirs "
-                f"({_listed(own)}). program.{setter}({changes[key]}) sets every coach's.",
+                f"({listed(own)}). program.{setter}({changes[key]}) sets every coach's.",
                 ProgramWarning,
                 stacklevel=4,
             )
@@ -115,30 +105,28 @@ def _check_count(name: str, value: Any) -> int:
     return value
 
 
-def _coach_ids(program: Program, coaches: Iterable[str] | None) -> set[str]:
-    from coachmatch.models import closest
-
-    known = [c.coach_id for c in program.coaches]
+def _each_coach(
+    program: Program, field: str, value: int, coaches: Iterable[str] | None
+) -> tuple[Any, ...]:
+    """The coaches with ``field`` set to ``value`` for those named (all when None)."""
+    known = program.index.coach
     if coaches is None:
-        return set(known)
-    chosen = set()
-    for coach_id in [coaches] if isinstance(coaches, str) else coaches:
-        if coach_id not in program.index.coach:
-            close = closest(str(coach_id), known)
-            hint = f"; did you mean {close!r}?" if close else ""
-            raise KeyError(f"unknown coach {coach_id!r}{hint}")
-        chosen.add(coach_id)
-    return chosen
+        chosen = set(known)
+    else:
+        chosen = set()
+        for coach_id in [coaches] if isinstance(coaches, str) else coaches:
+            if coach_id not in known:
+                raise KeyError(f"unknown coach {coach_id!r}" + did_you_mean(coach_id, list(known)))
+            chosen.add(coach_id)
+    return tuple(
+        c.model_copy(update={field: value}) if c.coach_id in chosen else c for c in program.coaches
+    )
 
 
 def with_caps(program: Program, cap: int, coaches: Iterable[str] | None = None) -> Program:
     """Every coach's caseload cap set to ``cap`` (see :meth:`Program.with_caps`)."""
     cap = _check_count("cap", cap)
-    chosen = _coach_ids(program, coaches)
-    edited = tuple(
-        c.model_copy(update={"capacity": cap}) if c.coach_id in chosen else c
-        for c in program.coaches
-    )
+    edited = _each_coach(program, "capacity", cap, coaches)
     policy = program.policy
     if coaches is None:
         policy = policy.model_copy(
@@ -150,11 +138,7 @@ def with_caps(program: Program, cap: int, coaches: Iterable[str] | None = None) 
 def with_min_loads(program: Program, load: int, coaches: Iterable[str] | None = None) -> Program:
     """Every coach's minimum caseload set to ``load`` (see :meth:`Program.with_min_loads`)."""
     load = _check_count("load", load)
-    chosen = _coach_ids(program, coaches)
-    edited = tuple(
-        c.model_copy(update={"min_load": load}) if c.coach_id in chosen else c
-        for c in program.coaches
-    )
+    edited = _each_coach(program, "min_load", load, coaches)
     policy = program.policy
     if coaches is None and load <= policy.max_caseload:
         policy = policy.model_copy(update={"min_caseload": load})
@@ -192,11 +176,7 @@ def extend(program: Program, **added: Any) -> Program:
 
     unknown = sorted(set(added) - set(TABLES))
     if unknown:
-        from coachmatch.models import closest
-
-        close = closest(unknown[0], list(TABLES))
-        hint = f"; did you mean {close!r}?" if close else ""
-        raise TypeError(f"unknown table {unknown[0]!r}{hint}")
+        raise TypeError(f"unknown table {unknown[0]!r}" + did_you_mean(unknown[0], list(TABLES)))
     zone = program.zone
     parsed: dict[str, ParsedTable] = {}
     problems: list[Problem] = []
@@ -238,8 +218,8 @@ def _warn_bare(program: Program, people: Sequence[str], kind: str) -> None:
             else "they share nothing with any resident (affinity 0)"
         )
         warnings.warn(
-            f"{_plural(len(silent), 'added ' + kind)} answered no survey question "
-            f"({_listed(silent)}): {effect}; pass survey=... to add their answers",
+            f"{counted(len(silent), 'added ' + kind)} answered no survey question "
+            f"({listed(silent)}): {effect}; pass survey=... to add their answers",
             ProgramWarning,
             stacklevel=4,
         )
@@ -248,8 +228,8 @@ def _warn_bare(program: Program, people: Sequence[str], kind: str) -> None:
     if bare and windows:
         low, high = program.policy.workday
         warnings.warn(
-            f"{_plural(len(bare), 'added ' + kind)} have no availability windows "
-            f"({_listed(bare)}): they are taken as free on weekdays "
+            f"{counted(len(bare), 'added ' + kind)} have no availability windows "
+            f"({listed(bare)}): they are taken as free on weekdays "
             f"{low:%H:%M}-{high:%H:%M} (policy workday), unlike the others; pass "
             "availability=... to add theirs",
             ProgramWarning,
@@ -299,16 +279,12 @@ def add_residents(
 
 def deactivate(program: Program, people: Iterable[str]) -> Program:
     """Coaches and residents made inactive (see :meth:`Program.deactivate`)."""
-    from coachmatch.models import closest
-
     index = program.index
     wanted = [people] if isinstance(people, str) else list(people)
     known = [*index.coach, *index.resident]
     for person in wanted:
         if person not in index.coach and person not in index.resident:
-            close = closest(str(person), known)
-            hint = f"; did you mean {close!r}?" if close else ""
-            raise KeyError(f"unknown coach or resident {person!r}{hint}")
+            raise KeyError(f"unknown coach or resident {person!r}" + did_you_mean(person, known))
     gone = set(wanted)
     return program.replace(
         coaches=tuple(
@@ -392,7 +368,7 @@ def _scores(residents: list[str], coaches: list[str], values: list[int]) -> list
 
 def with_affinity(program: Program, scores: Any) -> Program:
     """The program with its own affinity for some pairs (see :meth:`Program.with_affinity`)."""
-    from coachmatch.models import Program, closest
+    from coachmatch.models import Program
 
     long, matrix = _score_frame(scores)
     index = program.index
@@ -400,18 +376,18 @@ def with_affinity(program: Program, scores: Any) -> Program:
     where = "affinity matrix" if matrix else "affinity scores"
     residents = long["resident_id"].astype(str).to_numpy()
     coaches = long["coach_id"].astype(str).to_numpy()
-    known_r = pd.Index(index.resident_ids)
-    known_c = pd.Index(index.coach_ids)
-    for ids, known, label in ((residents, known_r, "resident"), (coaches, known_c, "coach")):
-        unknown = sorted(set(pd.unique(ids).tolist()) - set(known.tolist()))
+    for ids, known, label in (
+        (residents, index.resident_ids, "resident"),
+        (coaches, index.coach_ids, "coach"),
+    ):
+        unknown = sorted(set(pd.unique(ids).tolist()) - set(known))
         for name in unknown[:_MAX_LISTED]:
-            close = closest(name, list(known))
             problems.append(
                 Problem(
                     where,
                     None,
                     f"{label}_id",
-                    f"unknown {label} '{name}'" + (f"; did you mean '{close}'?" if close else ""),
+                    f"unknown {label} '{name}'" + did_you_mean(name, known),
                     name,
                     f"a {label} id of the program",
                 )

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from coachmatch._display import did_you_mean
 from coachmatch.affinity import _answers_by_question, _similarity, affinity_matrix
 from coachmatch.constraints import PAIR_RULES, Eligibility, eligibility, rule_reason
 from coachmatch.models import Answer, Program
@@ -73,11 +74,8 @@ def _coach_answers(
 def _check_resident(program: Program, resident_id: str) -> int:
     index = program.index
     if resident_id not in index.resident:
-        from coachmatch.models import closest
-
-        close = closest(str(resident_id), list(index.resident))
         raise KeyError(
-            f"unknown resident {resident_id!r}" + (f"; did you mean {close!r}?" if close else "")
+            f"unknown resident {resident_id!r}" + did_you_mean(resident_id, list(index.resident))
         )
     return index.resident[resident_id]
 

@@ -44,7 +44,7 @@ from pydantic import (
     model_validator,
 )
 
-from coachmatch._display import facts_html, facts_text
+from coachmatch._display import counted, facts_html, facts_text
 from coachmatch.exceptions import ProgramError, pydantic_problems
 from coachmatch.limits import (
     MAX_CADENCE_DAYS,
@@ -1064,7 +1064,7 @@ class Program(ProgramHeader):
             (
                 "residents",
                 f"{active_r} active of {len(self.residents)}"
-                + (f" in {_count(len(programs), 'program')}" if programs else ""),
+                + (f" in {counted(len(programs), 'program')}" if programs else ""),
             ),
             ("coaches", f"{active_c} active of {len(self.coaches)}, total capacity {capacity}"),
             ("sites", str(len(self.sites))),
@@ -1157,10 +1157,6 @@ def _program_error(error: ValidationError, data: Any) -> ProgramError:
     name = data.get("name") if isinstance(data, Mapping) else None
     source = f"program '{name}'" if isinstance(name, str) and name else "the program"
     return ProgramError(pydantic_problems(error, "program", None, tables=True), source)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _show(value: Any) -> str:

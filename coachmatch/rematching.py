@@ -19,10 +19,11 @@ from typing import Any
 
 import pandas as pd
 
+from coachmatch._display import did_you_mean
 from coachmatch.constraints import exclusions
 from coachmatch.exceptions import InfeasibleError
 from coachmatch.explaining import _eligibility
-from coachmatch.models import Program, Request, closest
+from coachmatch.models import Program, Request
 from coachmatch.results import Matching
 
 __all__ = ["Rematch", "carry_pairs", "diff", "rematch"]
@@ -211,9 +212,7 @@ def _known(program: Program, ids: Iterable[str], kind: str) -> list[str]:
     out = []
     for person in [ids] if isinstance(ids, str) else ids:
         if person not in table:
-            close = closest(str(person), list(table))
-            hint = f"; did you mean {close!r}?" if close else ""
-            raise KeyError(f"unknown {kind} {person!r}{hint}")
+            raise KeyError(f"unknown {kind} {person!r}" + did_you_mean(person, list(table)))
         out.append(person)
     return out
 

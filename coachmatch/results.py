@@ -9,7 +9,7 @@ from html import escape
 
 import pandas as pd
 
-from coachmatch._display import facts_html, facts_text
+from coachmatch._display import facts_html, facts_text, listed
 from coachmatch.affinity import explain_affinity
 from coachmatch.constraints import exclusions
 from coachmatch.models import Program
@@ -291,7 +291,7 @@ class Matching:
         silent = [r for r in active if r not in answered]
         if silent:
             found.append(
-                f"{len(silent)} active residents answered no survey question ({_ids(silent)}): "
+                f"{len(silent)} active residents answered no survey question ({listed(silent)}): "
                 "their affinity is 0 with every coach, and fairness (O2) leaves them out."
             )
         for r, c, why in self.cannot_meet.itertuples(index=False, name=None):
@@ -588,13 +588,7 @@ class Schedule:
         )
 
 
-_LISTED = 8  # ids listed before "and N more"
 _WARNINGS_SHOWN = 10  # warnings listed in a notebook before "and N more"
-
-
-def _ids(ids: list[str]) -> str:
-    shown = ", ".join(ids[:_LISTED])
-    return shown + (f" and {len(ids) - _LISTED} more" if len(ids) > _LISTED else "")
 
 
 def _warnings_html(found: list[str]) -> str:

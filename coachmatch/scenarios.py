@@ -29,7 +29,7 @@ import pandas as pd
 from coachmatch.exceptions import InfeasibleError
 from coachmatch.models import Program
 from coachmatch.results import Matching, Schedule
-from coachmatch.solver.scheduling.plan import _worker_setup, stop_pool
+from coachmatch.solver.scheduling.plan import own_pool, stop_pool
 
 __all__ = ["Comparison", "InlineExecutor", "Scenario", "compare"]
 
@@ -249,13 +249,6 @@ class Comparison:
         return html + listed
 
 
-def _default_pool(jobs: int) -> ProcessPoolExecutor:
-    workers = min(jobs, os.cpu_count() or 1)
-    return ProcessPoolExecutor(
-        max_workers=workers, initializer=_worker_setup, initargs=(os.getpid(),)
-    )
-
-
 def compare(
     baseline: Program,
     scenarios: Iterable[Scenario],
@@ -312,7 +305,7 @@ def compare(
         (s.name, s.apply(baseline), {**(match_options or {}), **s.match_options}) for s in listed
     ]
     own = executor is None and len(jobs) > 1 and (os.cpu_count() or 1) > 1
-    pool = _default_pool(len(jobs)) if own else executor or InlineExecutor()
+    pool = own_pool(min(len(jobs), os.cpu_count() or 1)) if own else executor or InlineExecutor()
     try:
         futures = [pool.submit(_evaluate, *job, schedule, threshold) for job in jobs]
         outcomes = [f.result() for f in futures]

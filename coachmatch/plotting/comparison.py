@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from coachmatch._display import did_you_mean
 from coachmatch.plotting._axes import COLOUR, axes
 
 if TYPE_CHECKING:
@@ -41,11 +42,8 @@ def plot_comparison(comparison: Comparison, column: str = "min_affinity", ax: An
     """
     table = comparison.table
     if column not in table.columns:
-        from coachmatch.models import closest
-
-        close = closest(column, [str(c) for c in table.columns])
-        hint = f"; did you mean {close!r}?" if close else ""
-        raise KeyError(f"no column {column!r} in the comparison{hint}")
+        known = [str(c) for c in table.columns]
+        raise KeyError(f"no column {column!r} in the comparison" + did_you_mean(column, known))
     ax = axes(ax, size=(6.4, 0.45 * len(table) + 1))
     values = pd.to_numeric(table[column]).astype("Float64").to_numpy(dtype=float, na_value=0.0)
     labels = [

@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 import numpy as np
 from ortools.graph.python import max_flow
 
+from coachmatch._display import counted, listed
 from coachmatch.constraints import PAIR_RULES, rule_reason
 from coachmatch.constraints.r5_requests import required
 from coachmatch.solver.problem import MatchingProblem
@@ -26,12 +27,7 @@ _LIST = 6  # ids listed before "and N more"
 
 
 def _ids(ids: list[str]) -> str:
-    shown = ", ".join(ids[:_LIST])
-    return shown + (f" and {len(ids) - _LIST} more" if len(ids) > _LIST else "")
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else ('es' if noun.endswith('ch') else 's')}"
+    return listed(ids, _LIST)
 
 
 def _request_problems(problem: MatchingProblem) -> list[str]:
@@ -114,7 +110,7 @@ def _min_load_problems(problem: MatchingProblem) -> list[str]:
         coach_id = program.coaches[int(problem.coaches[c])].coach_id
         reasons.append(
             f"{coach_id} needs at least {int(problem.min_load[c])} coachees but only "
-            f"{_count(int(candidates[c]), 'resident')} may be coached by them"
+            f"{counted(int(candidates[c]), 'resident')} may be coached by them"
         )
     total = int(problem.min_load.sum())
     if total > problem.n_residents:
@@ -148,12 +144,12 @@ def _hall_violation(problem: MatchingProblem) -> list[str]:
     where = ", ".join(f"{n} in {name}" for name, n in groups.most_common(3))
     ids = _ids([r.resident_id for r in residents])
     who = (
-        f"by {_count(len(coach_ids), 'coach')} ({_ids(coach_ids)}) with total capacity {capacity}"
+        f"by {counted(len(coach_ids), 'coach')} ({_ids(coach_ids)}) with total capacity {capacity}"
         if coach_ids
         else "by no coach"
     )
     return [
-        f"{_count(len(residents), 'resident')} ({where}: {ids}) can only be coached {who}; "
+        f"{counted(len(residents), 'resident')} ({where}: {ids}) can only be coached {who}; "
         f"{len(residents) - capacity} more places are needed among them, or fewer "
         "exclusions"
     ]

@@ -172,9 +172,7 @@ def _in_own_pool(tasks: Sequence[CoachTask], note: Callable[[str], None]) -> lis
     """The tasks on a process pool of our own, whose workers never outlive this process:
     they ignore Ctrl-C (this process answers it), watch their parent and exit when it is
     gone (even killed outright), and are terminated if this process is interrupted."""
-    pool = ProcessPoolExecutor(
-        max_workers=os.cpu_count(), initializer=_worker_setup, initargs=(os.getpid(),)
-    )
+    pool = own_pool(os.cpu_count() or 1)
     try:
         solved = _collect(pool, tasks, note)
     except BaseException:
@@ -182,6 +180,14 @@ def _in_own_pool(tasks: Sequence[CoachTask], note: Callable[[str], None]) -> lis
         raise
     pool.shutdown()
     return solved
+
+
+def own_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool whose workers ignore Ctrl-C and exit when this process is gone
+    (see :func:`_worker_setup`); stop it early with :func:`stop_pool`."""
+    return ProcessPoolExecutor(
+        max_workers=workers, initializer=_worker_setup, initargs=(os.getpid(),)
+    )
 
 
 def stop_pool(pool: ProcessPoolExecutor) -> None:
