@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -47,10 +48,12 @@ def _score(
     numerator: npt.NDArray[np.float64], denominator: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.int64]:
     """round(100 * numerator / denominator) per row, half away from zero; 0 where the
-    row's denominator is 0. ``numerator`` is (rows, coaches), ``denominator`` (rows,)."""
+    row's denominator is 0. ``numerator`` is (rows, coaches), ``denominator`` (rows,);
+    ``numerator`` is overwritten."""
     denominator = np.asarray(denominator, dtype=np.float64)
     scale = np.divide(100.0, denominator, out=np.zeros_like(denominator), where=denominator > 0)
-    scores = numerator * scale[:, None]
+    scores = numerator
+    scores *= scale[:, None]
     scores += _HALF_UP
     np.floor(scores, out=scores)
     np.clip(scores, 0, 100, out=scores)
@@ -123,8 +126,76 @@ def respondents(program: Program) -> npt.NDArray[np.bool_]:
     return np.array([r.resident_id in answered for r in program.residents], dtype=bool)
 
 
+def _encoded(
+    program: Program,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The survey as two matrices whose product is the weighted similarity sum.
+
+    ``resident`` (residents × columns) and ``coach`` (coaches × columns), one block of
+    columns per question, such that ``resident @ coach.T`` is Σ_q w_q i_rq sim_q(r, c)
+    for every pair at once, and ``weight`` is Σ_q w_q i_rq per resident:
+
+    - ``multi``: a column per option; the resident's row holds w i / |A_r| on the
+      options chosen, the coach's row 1 on theirs (the product counts shared options);
+    - ``single``: a column per value; w i on the resident's value, 1 on the coach's;
+    - ``scale``: a column per value some resident gave; w i on the resident's value,
+      and the coach's row holds 1 − |x − x_c| / (max − min) for each such value x.
+
+    A coach who did not answer a question has zeros in its block (sim_q = 0).
+    """
+    index = program.index
+    questions = {q.question_id: q for q in program.questions}
+    by_question = _answers_by_question(program)
+    blocks: list[tuple[Question, list[Answer], list[Answer], list[Any]]] = []
+    width = 0
+    for question_id, answers in by_question.items():
+        question = questions[question_id]
+        mine = [a for p, a in answers.items() if p in index.resident]
+        if not mine:
+            continue
+        theirs = [a for p, a in answers.items() if p in index.coach]
+        if question.kind == "multi":
+            values = sorted({v for a in (*mine, *theirs) for v in a.answer})
+        else:  # single: every value; scale: the residents' values
+            values = sorted(
+                {a.answer[0] for a in (mine if question.kind == "scale" else (*mine, *theirs))}
+            )
+        blocks.append((question, mine, theirs, values))
+        width += len(values)
+    resident = np.zeros((len(index.resident_ids), width))
+    coach = np.zeros((len(index.coach_ids), width))
+    weight = np.zeros(len(index.resident_ids))
+    first = 0
+    for question, mine, theirs, values in blocks:
+        column = {v: first + k for k, v in enumerate(values)}
+        for a in mine:
+            row = index.resident[a.person_id]
+            w = question.weight * a.importance
+            weight[row] += w
+            chosen = set(a.answer)
+            share = w / len(chosen) if question.kind == "multi" else w
+            for v in chosen:
+                resident[row, column[v]] = share
+        for a in theirs:
+            row = index.coach[a.person_id]
+            if question.kind == "scale":
+                assert question.min is not None and question.max is not None
+                span = question.max - question.min
+                x = float(a.answer[0])
+                for v in values:
+                    coach[row, column[v]] = 1.0 - abs(float(v) - x) / span
+            else:
+                for v in set(a.answer):
+                    coach[row, column[v]] = 1.0
+        first += len(values)
+    return resident, coach, weight
+
+
 def affinity_matrix(program: Program, *, prefer: bool = True) -> npt.NDArray[np.int64]:
     """Affinity (0–100) of every resident with every coach, in the Program's row order.
+
+    Every question is one block of one matrix product (:func:`_encoded`): a resident's
+    options against a coach's, weighted; then SPEC §3's rounding, half away from zero.
 
     Parameters
     ----------
@@ -148,27 +219,8 @@ def affinity_matrix(program: Program, *, prefer: bool = True) -> npt.NDArray[np.
     ((60, 20), True, True)
     """
     index = program.index
-    n_res, n_coach = len(index.resident_ids), len(index.coach_ids)
-    numerator = np.zeros((n_res, n_coach))
-    denominator = np.zeros(n_res)
-    questions = {q.question_id: q for q in program.questions}
-    for question_id, answers in _answers_by_question(program).items():
-        question = questions[question_id]
-        resident_answers = [a for p, a in answers.items() if p in index.resident]
-        if not resident_answers:
-            continue
-        coach_answers = [a for p, a in answers.items() if p in index.coach]
-        coach_rows = np.array([index.coach[a.person_id] for a in coach_answers], dtype=np.int64)
-        rows = np.array([index.resident[a.person_id] for a in resident_answers], dtype=np.int64)
-        weight = question.weight * np.array([a.importance for a in resident_answers])
-        sim = _similarity(question, resident_answers, coach_rows, coach_answers, n_coach)
-        sim *= weight[:, None]
-        if len(rows) == n_res and np.array_equal(rows, np.arange(n_res)):
-            numerator += sim  # everyone answered, in order: no gather/scatter copy
-        else:
-            numerator[rows] += sim
-        denominator[rows] += weight
-    matrix = _score(numerator, denominator)
+    resident, coach, weight = _encoded(program)
+    matrix = _score(resident @ coach.T, weight)
     given = program.affinity
     if given:
         count = len(given)
@@ -268,7 +320,7 @@ def explain_affinity(program: Program, resident_id: str, coach_id: str) -> PairA
         )
     numerator = sum(t.weight * t.similarity for t in terms)
     denominator = sum(t.weight for t in terms)
-    base = int(_score(np.array([[numerator]]), np.array([denominator]))[0, 0])
+    base = int(_score(np.array([[numerator]], dtype=np.float64), np.array([denominator]))[0, 0])
     given = [
         s.affinity
         for s in program.affinity

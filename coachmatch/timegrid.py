@@ -111,6 +111,10 @@ class TimeGrid:
         return _busy(self.program)
 
     @cached_property
+    def _weekdays(self) -> npt.NDArray[np.int64]:
+        return np.array([day.weekday() for day in self.days], dtype=np.int64)
+
+    @cached_property
     def _rotations(self) -> dict[str, list[tuple[date, date, str]]]:
         return _rotations(self.program)
 
@@ -127,8 +131,7 @@ class TimeGrid:
         else:
             begin, end = (_minutes(t) for t in self.program.policy.workday)
             by_weekday[:5] = (slot_begin >= begin) & (slot_begin + SLOT_MINUTES <= end)
-        weekday_of_day = np.array([day.weekday() for day in self.days])
-        grid: BoolGrid = by_weekday[weekday_of_day] & (self.starts >= 0)
+        grid: BoolGrid = by_weekday[self._weekdays] & (self.starts >= 0)
         return grid
 
     def busy(self, person_id: str) -> BoolGrid:

@@ -113,6 +113,21 @@ def test_person_files_hold_their_own_meetings(plan: Schedule, files: dict[str, b
     assert uids == mine
 
 
+def test_files_are_each_calendar_as_icalendar_writes_it(
+    plan: Schedule, files: dict[str, bytes]
+) -> None:
+    """calendars() serializes each event once and shares it between files: every file
+    is byte for byte the calendar_for() calendar that icalendar itself serializes."""
+    link = "https://meet.example.org/{meeting_id}"
+    people = set(plan.meetings["coach_id"]) | set(plan.meetings["resident_id"])
+    for person in [*sorted(people), None]:
+        name = "program.ics" if person is None else f"people/{person}.ics"
+        calendar = calendar_for(
+            plan, person, domain="coaching.example.org", stamp=STAMP, meeting_link=link
+        )
+        assert files[name] == calendar.to_ical(), name
+
+
 def test_same_input_same_bytes(plan: Schedule, files: dict[str, bytes]) -> None:
     again = calendars(
         plan,

@@ -259,17 +259,42 @@ def calendars(
     >>> "program.ics" in files, files["people/C0001.ics"].startswith(b"BEGIN:VCALENDAR\\r\\n")
     (True, True)
     """
+    program = schedule.program
     meetings = schedule.meetings
-    people = sorted(set(meetings["coach_id"])) + sorted(set(meetings["resident_id"]))
-    out = {}
-    for person in people:
-        calendar = calendar_for(
-            schedule, person, domain=domain, stamp=stamp, meeting_link=meeting_link
+    where = domain or program.calendar_domain
+    # each event is built and serialized once, then shared by the coach's, the
+    # resident's and the program's calendars (as calendar_for would write it)
+    events: list[bytes] = []
+    by_coach: dict[str, list[int]] = {}
+    by_resident: dict[str, list[int]] = {}
+    for k, row in enumerate(meetings.to_dict("records")):
+        event = _event(
+            schedule, row, domain=where, stamp=stamp, meeting_link=meeting_link, invitation=False
         )
-        out[f"{PEOPLE}/{file_name(person, '.ics')}"] = calendar.to_ical()
-    whole = calendar_for(schedule, domain=domain, stamp=stamp, meeting_link=meeting_link)
-    out["program.ics"] = whole.to_ical()
+        events.append(event.to_ical())
+        by_coach.setdefault(row["coach_id"], []).append(k)
+        by_resident.setdefault(row["resident_id"], []).append(k)
+    out = {}
+    for person in sorted(by_coach) + sorted(by_resident):
+        rows = by_coach[person] if person in by_coach else by_resident[person]
+        title = f"{_person(program, person)[0]}: coaching"
+        out[f"{PEOPLE}/{file_name(person, '.ics')}"] = _wrapped(
+            _calendar(title, program.timezone, None), [events[k] for k in rows]
+        )
+    out["program.ics"] = _wrapped(_calendar(program.name, program.timezone, None), events)
     return out
+
+
+_END = b"END:VCALENDAR\r\n"
+
+
+def _wrapped(calendar: icalendar.Calendar, events: list[bytes]) -> bytes:
+    """``calendar`` (without events yet) serialized with the serialized ``events``
+    inside: the bytes ``to_ical()`` gives once they are added as components."""
+    head = calendar.to_ical()
+    if not head.endswith(_END):
+        raise RuntimeError("unexpected calendar serialization")  # icalendar changed
+    return head[: -len(_END)] + b"".join(events) + _END
 
 
 def _chosen(schedule: Schedule, stamp: datetime, meeting_ids: Collection[str] | None) -> Any:

@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
-from coachmatch.solver.problem import IntArray, MatchingProblem
+from coachmatch.solver.problem import BoolArray, IntArray, MatchingProblem
 
 __all__ = ["FlowResult", "solve_flow"]
 
@@ -83,9 +83,11 @@ class _Network:
             np.ones(problem.n_arcs, dtype=np.int64),
             arc_cost,
         )
+        self.unmatched_arcs: IntArray | None = None
         if problem.allow_unmatched:
             # a resident with a require request must get that coach: no way out for them
             free = np.setdiff1d(res, np.fromiter(problem.required, dtype=np.int64))
+            self.unmatched_residents = free
             self.unmatched_arcs = flow.add_arcs_with_capacity_and_unit_cost(
                 first_r + free,
                 np.full(len(free), U),
@@ -122,12 +124,17 @@ class _Network:
         self.flow = flow
         self.solves = 0
 
-    def restrict(self, threshold: int) -> None:
-        """Close the pair arcs of respondents with affinity below ``threshold``."""
-        problem = self.problem
-        exempt = ~problem.respondent[problem.resident]
-        caps = ((problem.affinity >= threshold) | exempt).astype(np.int64)
-        self.flow.set_arc_capacities(self.pair_arcs, caps)
+    def open(self, arcs: BoolArray, *, closed_unmatched: BoolArray | None = None) -> None:
+        """Open exactly the pair arcs in ``arcs``; with ``closed_unmatched`` (a mask over
+        arcs), the residents of those arcs lose their way to U (they must be matched)."""
+        self.flow.set_arc_capacities(self.pair_arcs, arcs.astype(np.int64))
+        if self.unmatched_arcs is not None:
+            caps = np.ones(len(self.unmatched_residents), dtype=np.int64)
+            if closed_unmatched is not None:
+                must = np.zeros(self.problem.n_residents, dtype=bool)
+                must[self.problem.resident[closed_unmatched]] = True
+                caps[must[self.unmatched_residents]] = 0
+            self.flow.set_arc_capacities(self.unmatched_arcs, caps)
 
     def solve(self) -> int | None:
         """The optimal cost, or None when no flow meets the supplies."""
@@ -176,30 +183,50 @@ def solve_flow(
         unmatched = cost
         note(f"fewest unmatched residents: {unmatched}")
 
-    # O2: the largest feasible affinity threshold, tested against O1's optimum
+    # O1: when every resident can keep their current coach at once (a feasibility test,
+    # no costs), the O1 optimum is all of them, and the best solutions are exactly
+    # those that keep everyone: their other arcs close and O1 leaves the costs.
     kept_cost = -problem.kept.astype(np.int64)
+    keeping = bool(problem.kept.any())
+    everyone: BoolArray | None = np.ones(problem.n_arcs, dtype=bool)
+    if keeping and _over_capacity(problem):
+        everyone = None  # some coach cannot keep all their current coachees
+    elif keeping:
+        everyone = _keep_everyone(problem)
+        net = _Network(problem, zero, unit_costs=False, unmatched_cost=0, unmatched_cap=unmatched)
+        net.open(everyone, closed_unmatched=problem.kept)
+        if net.solve() is None:
+            everyone = None  # not all at once: O1 needs its own optimization below
+        else:
+            note(f"continuity: all {int(problem.kept.sum())} can keep their current coach")
+        solves += net.solves
+    open_arcs = np.ones(problem.n_arcs, dtype=bool) if everyone is None else everyone
+
+    # O2: the largest feasible affinity threshold
     threshold: int | None = None
     if problem.fair and problem.n_arcs:
         high = problem.fairness_ceiling()
         if high <= 0:
             threshold = 0  # every solution reaches the ceiling: no solve needed
         else:
-            net = _Network(
-                problem, kept_cost, unit_costs=False, unmatched_cost=0, unmatched_cap=unmatched
-            )
-            best = net.solve()
-            if best is None:
+            found = _fairness(problem, everyone, kept_cost, unmatched, high)
+            if found is None:
                 return None
-            threshold = _bisect_threshold(net, best, high)
-            solves += net.solves
+            threshold, used = found
+            solves += used
         note(f"fairness: smallest affinity {threshold}")
 
-    # O1, O3 and O4 in one exact solve, on the arcs at or above the O2 threshold
+    # O1 (unless settled above), O3 and O4 in one exact solve, on the arcs at or above
+    # the O2 threshold
     w1, w3 = problem.level_weights()
-    final_cost = kept_cost * w1 - problem.affinity * w3
+    final_cost = -problem.affinity * w3
+    if everyone is None:
+        final_cost += kept_cost * w1
     net = _Network(problem, final_cost, unit_costs=True, unmatched_cost=0, unmatched_cap=unmatched)
-    if threshold is not None:
-        net.restrict(threshold)
+    net.open(
+        open_arcs & _at_least(problem, threshold),
+        closed_unmatched=problem.kept if everyone is not None else None,
+    )
     if net.solve() is None:
         return None
     solves += net.solves
@@ -207,21 +234,87 @@ def solve_flow(
     return FlowResult(net.assignment(), unmatched, threshold, solves)
 
 
-def _bisect_threshold(net: _Network, best: int, high: int) -> int:
-    """The largest affinity threshold keeping the flow feasible at O1 cost ``best``."""
-    problem = net.problem
+def _over_capacity(problem: MatchingProblem) -> bool:
+    """Whether some coach is the current coach of more residents than their cap."""
+    counts = np.bincount(problem.coach[problem.kept], minlength=problem.n_coaches)
+    return bool((counts > problem.capacity).any())
+
+
+def _keep_everyone(problem: MatchingProblem) -> BoolArray:
+    """The arcs left when every resident with a kept arc takes it: that arc, and every
+    arc of the residents without one."""
+    keeper = np.zeros(problem.n_residents, dtype=bool)
+    keeper[problem.resident[problem.kept]] = True
+    mask: BoolArray = problem.kept | ~keeper[problem.resident]
+    return mask
+
+
+def _at_least(problem: MatchingProblem, threshold: int | None) -> BoolArray:
+    """Arcs O2 leaves open at ``threshold``: those of residents who answered nothing,
+    and every arc of at least that affinity."""
+    if threshold is None:
+        return np.ones(problem.n_arcs, dtype=bool)
+    mask: BoolArray = (problem.affinity >= threshold) | ~problem.respondent[problem.resident]
+    return mask
+
+
+def _fairness(
+    problem: MatchingProblem,
+    everyone: BoolArray | None,
+    kept_cost: IntArray,
+    unmatched: int,
+    high: int,
+) -> tuple[int, int] | None:
+    """(the largest affinity threshold at which O1's optimum still holds, solves run);
+    None when not even O1 can be solved.
+
+    With everyone kept (``everyone``, the arcs then open), a threshold holds exactly
+    when a flow exists on those arcs at or above it: a feasibility test without costs,
+    which fails fast. Otherwise O1's optimum is found first, and a threshold holds when
+    the min-cost flow reaches it; a threshold that closes so many kept arcs that O1's
+    optimum is out of reach is rejected without a solve.
+    """
+    zero = np.zeros(problem.n_arcs, dtype=np.int64)
+    if everyone is not None:
+        net = _Network(problem, zero, unit_costs=False, unmatched_cost=0, unmatched_cap=unmatched)
+        closed = problem.kept
+
+        def feasible(t: int) -> bool:
+            net.open(everyone & _at_least(problem, t), closed_unmatched=closed)
+            return net.solve() is not None
+
+        net.open(everyone, closed_unmatched=closed)
+        if net.solve() is None:
+            return None
+    else:
+        net = _Network(
+            problem, kept_cost, unit_costs=False, unmatched_cost=0, unmatched_cap=unmatched
+        )
+        best = net.solve()
+        if best is None:
+            return None
+
+        def feasible(t: int) -> bool:
+            at_least = _at_least(problem, t)
+            if int(problem.kept[at_least].sum()) < -best:
+                return False  # too few kept arcs stay open to reach O1's optimum
+            net.open(at_least)
+            return net.solve() == best
+
     used = (net.flow.flows(net.pair_arcs) > 0) & problem.respondent[problem.resident]
     # every solution's smallest affinity is a feasible threshold
     low = int(problem.affinity[used].min()) if used.any() else 0
+    return _bisect_threshold(problem, feasible, low, high), net.solves
+
+
+def _bisect_threshold(
+    problem: MatchingProblem, feasible: Callable[[int], bool], low: int, high: int
+) -> int:
+    """The largest affinity threshold that is ``feasible``, knowing ``low`` is."""
     values: npt.NDArray[np.int64] = np.unique(
         problem.affinity[problem.respondent[problem.resident]]
     )
     candidates = values[(values > low) & (values <= high)]
-
-    def feasible(t: int) -> bool:
-        net.restrict(t)
-        return net.solve() == best
-
     # fast path: the ceiling is often reachable
     if len(candidates) and feasible(int(candidates[-1])):
         return int(candidates[-1])

@@ -1,31 +1,36 @@
-"""One coach's meetings: each pair's own plan when they fit, else a CP-SAT model.
+"""One coach's meetings: the pairs' own plans, a search where they clash, else CP-SAT.
 
-Per coach, the pairs' own least-travel plans (:mod:`.pair_plan`) are tried first:
-when the coach can hold them all in distinct slots, their travel equals the proven
-lower bound and they are optimal (slots are then taken in the protected half-day
-first, then working hours, and gaps near the middle of the cadence among equal
-plans). Otherwise each pair has up to K optional meetings in a CP-SAT model; meeting
-k is an interval on the half-hour grid whose start ranges over the pair's common free
-slots (S1, S3), and the coach's intervals never overlap (S3). Consecutive meetings
-are ``cadence_days[0]``..``cadence_days[1]`` days apart, the first within
-``first_meeting_within_days`` and the last within ``cadence_days[1]`` days of the
-horizon end (S2). A meeting is virtual or at the day's place of least travel — the
-coach's home site or the resident's rotation site — under the virtual policy, share
-and first-meeting rule (S4). Objective: minimize total travel.
+Per coach, the pairs' own best plans (:mod:`.pair_plan`: least travel, then the gaps
+nearest the middle of the cadence, both exact) are tried first: when the coach can
+hold them all in distinct slots, their travel equals the proven lower bound and they
+are optimal. When some day's meetings clash, a best-first branch and bound
+(:func:`_search`) moves one of the clashing pairs off that day at a time, re-planning
+only that pair; the first node whose meetings all fit is optimal (most pairs planned,
+then least travel, then the gaps), and its travel is the coach's proven bound.
+
+Only when the search gives up (:data:`SEARCH_NODES`) or previous meetings must be
+weighed against each other (re-planning) does the coach go to a CP-SAT model: each
+pair has up to K optional meetings; meeting k is an interval on the half-hour grid
+whose start ranges over the pair's common free slots (S1, S3), and the coach's
+intervals never overlap (S3). Consecutive meetings are ``cadence_days[0]``..
+``cadence_days[1]`` days apart, the first within ``first_meeting_within_days`` and the
+last within ``cadence_days[1]`` days of the horizon end (S2). A meeting is virtual or
+at the day's place of least travel — the coach's home site or the resident's rotation
+site — under the virtual policy, share and first-meeting rule (S4). Objective:
+minimize total travel; once proven, a second solve with the objective fixed takes the
+gaps nearest the middle of the cadence.
 
 Either way, a meeting's slot within its day is then chosen by preference (protected
-half-day, then working hours), leaving kept meetings where they are. Gaps near the
-middle of the cadence: the pair-plan path prefers them while backtracking its dynamic
-program (greedily, gap by gap); the CP-SAT path, once its plan is proven optimal,
-solves a second time with the objective fixed at its optimum and minimizes the gaps'
-total distance from the middle.
+half-day, then working hours), leaving kept meetings where they are.
 """
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -33,7 +38,12 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 from coachmatch.constraints.meetings import VIRTUAL
-from coachmatch.solver.scheduling.pair_plan import pair_lower_bound, pair_plan
+from coachmatch.solver.scheduling.pair_plan import (
+    pair_lower_bound,
+    pair_plan,
+    score_travel,
+    scored_plan,
+)
 from coachmatch.solver.scheduling.tasks import CoachResult, CoachTask, PairTask
 from coachmatch.timegrid import SLOT_MINUTES, SLOTS_PER_DAY
 
@@ -48,7 +58,8 @@ def solve_coach(task: CoachTask, *, use_plans: bool = True) -> CoachResult:
     :func:`.pair_plan.pair_lower_bound`, finds none) cannot be planned at all. For the
     others: first, each pair's own least-travel plan; when the coach can hold all of
     them in distinct slots, every pair is planned at the proven travel floor, which is
-    optimal. Otherwise (or with ``use_plans=False``), the CP-SAT model: each pair is
+    optimal; where they clash, the branch and bound of :func:`_search`, also exact.
+    When that gives up (or with ``use_plans=False``), the CP-SAT model: each pair is
     planned or not; a planned pair has up to K meetings (K enough for the horizon at
     the shortest gap), meeting k an optional interval on the half-hour grid whose start
     ranges over the pair's common free slots. The coach's intervals never overlap;
@@ -68,18 +79,25 @@ def solve_coach(task: CoachTask, *, use_plans: bool = True) -> CoachResult:
     >>> result.unplanned, len(result.meetings) > 0
     ([], True)
     """
+    roots = [scored_plan(pair, task) for pair in task.pairs] if use_plans else []
     floors = task.pair_floors
     if len(floors) != len(task.pairs):
-        floors = tuple(pair_lower_bound(pair, task) for pair in task.pairs)
+        floors = (
+            tuple(score_travel(score, task) for score, _ in roots)
+            if roots
+            else tuple(pair_lower_bound(pair, task) for pair in task.pairs)
+        )
     alone = [p for p, floor in enumerate(floors) if not math.isfinite(floor)]
     candidates = [p for p, floor in enumerate(floors) if math.isfinite(floor)]
     if use_plans:
-        quick = _from_pair_plans(task, candidates)
+        quick = _search(task, candidates, roots)
         if quick is not None:
-            quick.unplanned = alone
+            quick.unplanned = sorted(alone + quick.unplanned)
+            quick.floors = floors
             return quick
     out = _solve_model(task, candidates, floors)
     out.unplanned = sorted(alone + out.unplanned)
+    out.floors = floors
     if not out.optimal:
         _fill_in(task, out)
     return out
@@ -221,6 +239,8 @@ def _solve_model(task: CoachTask, candidates: list[int], floors: Sequence[float]
     out.optimal = status == cp_model.OPTIMAL or (
         every and not dropped_terms and travel_value <= floor
     )
+    if out.optimal and not dropped_terms:
+        out.bound = travel_value  # the least travel of the most pairs that can be planned
     if out.optimal:
         solver = _gaps_near_the_middle(model, task, plan, objective, solver)
     chosen: list[_Chosen] = []
@@ -376,37 +396,171 @@ def _kept_plan(p: int, pair: PairTask, task: CoachTask) -> list[_Chosen] | None:
     return None
 
 
-def _from_pair_plans(task: CoachTask, candidates: list[int]) -> CoachResult | None:
-    """Each candidate pair's own least-travel plan, if the coach can hold them all.
+#: nodes the per-coach search (:func:`_search`) may open before the coach goes to CP-SAT
+SEARCH_NODES = 3000
 
-    A pair whose previous meetings all still hold keeps them (re-planning); any other
-    pair takes its least-travel plan. Together these plan every pair that can be
-    planned at all, at the least travel possible (the travel floor, plus what the kept
-    meetings cost), so when the coach's meetings on every day fit into distinct slots
-    the result is optimal without a solver. None when some pair needs the solver (some
-    previous meetings no longer hold) or some day's meetings cannot be placed.
+
+def _search(
+    task: CoachTask, candidates: list[int], roots: Sequence[tuple[float, list[tuple[int, bool]]]]
+) -> CoachResult | None:
+    """The coach's plan by best-first branch and bound over the pairs' own plans.
+
+    Each pair takes its own best plan (:func:`.pair_plan.scored_plan`: least travel,
+    then gaps nearest the cadence's middle); a pair whose previous meetings all still
+    hold keeps them (re-planning). When some day's meetings cannot all be given
+    separate slots, some pair of the smallest such group must meet on another day: one
+    branch per pair of the group, with that day taken from it. A node's value, (pairs
+    without a plan, summed scores), never exceeds that of any plan it leads to, and
+    every plan of the coach is reached by some branch, so the first node whose
+    meetings all fit is optimal: the most pairs planned, then the least travel, then
+    the gaps. Returns None (the caller uses CP-SAT) when some previous meetings no
+    longer hold, or after :data:`SEARCH_NODES` nodes. ``roots`` holds every pair's
+    own best plan, as :func:`.pair_plan.scored_plan` gives it.
     """
-    chosen: list[_Chosen] = []
+    fixed: list[_Chosen] = []
+    loose: list[int] = []
     for p in candidates:
         pair = task.pairs[p]
         if pair.planned_before:
             kept = _kept_plan(p, pair, task)
             if kept is None:
                 return None
-            chosen.extend(kept)
-            continue
-        travel, plan = pair_plan(pair, task)
-        if not math.isfinite(travel):
+            fixed.extend(kept)
+        else:
+            loose.append(p)
+    fixed_by_day: dict[int, list[int]] = {}
+    for _, day, _, _, slot in fixed:
+        assert slot is not None
+        fixed_by_day.setdefault(day, []).append(slot)
+    plans = {(p, frozenset[int]()): roots[p] for p in loose}
+
+    def plan_of(p: int, banned: frozenset[int]) -> tuple[float, list[tuple[int, bool]]]:
+        key = (p, banned)
+        if key not in plans:
+            pair = task.pairs[p]
+            if banned:
+                starts = tuple(u for u in pair.starts if u // SLOTS_PER_DAY not in banned)
+                pair = replace(pair, starts=starts)
+            plans[key] = scored_plan(pair, task)
+        return plans[key]
+
+    def value(bans: tuple[frozenset[int], ...]) -> tuple[int, float]:
+        scores = [plan_of(p, banned)[0] for p, banned in zip(loose, bans, strict=True)]
+        finite = [s for s in scores if math.isfinite(s)]
+        return len(scores) - len(finite), sum(finite)
+
+    def options(p: int, day: int) -> list[int]:
+        return day_slots(task.pairs[p], day)
+
+    def conflict(bans: tuple[frozenset[int], ...]) -> tuple[int, list[int]] | None:
+        """The first day whose meetings do not fit, with a smallest group to blame."""
+        by_day: dict[int, list[int]] = {}
+        for p, banned in zip(loose, bans, strict=True):
+            for day, _ in plan_of(p, banned)[1]:
+                by_day.setdefault(day, []).append(p)
+        for day in sorted(by_day):
+            members = by_day[day]
+            held = fixed_by_day.get(day, [])
+            if len(members) + len(held) < 2 or _fit_apart(
+                [options(p, day) for p in members], task.length, held
+            ):
+                continue
+            group = list(members)
+            for p in members:  # drop whoever is not needed for the clash
+                trial = [q for q in group if q != p]
+                if not _fit_apart([options(q, day) for q in trial], task.length, held):
+                    group = trial
+            return day, group
+        return None
+
+    root = tuple(frozenset[int]() for _ in loose)
+    heap: list[tuple[tuple[int, float], int, tuple[frozenset[int], ...]]] = [(value(root), 0, root)]
+    seen = {root}
+    opened = 0
+    while heap:
+        _, _, bans = heapq.heappop(heap)
+        opened += 1
+        if opened > SEARCH_NODES:
             return None
+        found = conflict(bans)
+        if found is None:
+            return _searched(task, loose, bans, fixed, plan_of)
+        day, group = found
+        if not group:
+            return None  # kept meetings clash among themselves: the model decides
+        for p in group:
+            k = loose.index(p)
+            child = (*bans[:k], bans[k] | {day}, *bans[k + 1 :])
+            if child not in seen:
+                seen.add(child)
+                heapq.heappush(heap, (value(child), len(seen), child))
+    return None  # not reached: a node where every pair is unplanned always fits
+
+
+def _searched(
+    task: CoachTask,
+    loose: list[int],
+    bans: tuple[frozenset[int], ...],
+    fixed: list[_Chosen],
+    plan_of: Callable[[int, frozenset[int]], tuple[float, list[tuple[int, bool]]]],
+) -> CoachResult | None:
+    """The result of the search's winning node: slots chosen by preference."""
+    chosen = list(fixed)
+    out = CoachResult(task.coach_id)
+    for p, banned in zip(loose, bans, strict=True):
+        score, plan = plan_of(p, banned)
+        if not math.isfinite(score):
+            out.unplanned.append(p)
+            continue
+        pair = task.pairs[p]
         for day, virtual in plan:
             site, cost = (VIRTUAL, 0) if virtual else (pair.site[day], pair.cost[day])
             chosen.append((p, day, site, cost, None))
     arranged = _arrange(task, chosen)
     if arranged is None:
         return None
-    out = CoachResult(task.coach_id)
     out.meetings = arranged
+    out.bound = None if fixed else sum(m[4] for m in arranged)
     return out
+
+
+def day_slots(pair: PairTask, day: int) -> list[int]:
+    """The pair's start slots on ``day`` (its ``starts`` are in ascending order)."""
+    first = day * SLOTS_PER_DAY
+    lo = bisect.bisect_left(pair.starts, first)
+    hi = bisect.bisect_left(pair.starts, first + SLOTS_PER_DAY, lo)
+    return [u - first for u in pair.starts[lo:hi]]
+
+
+def _fit_apart(options: list[list[int]], length: int, fixed: Sequence[int] = ()) -> bool:
+    """Whether each list can give one start slot, no two (nor any ``fixed`` one) closer
+    than ``length``: exact, by a dynamic program over the slots in time order with the
+    set of lists served so far (at most a few pairs meet a coach on one day)."""
+    if any(abs(a - b) < length for a, b in itertools.combinations(fixed, 2)):
+        return False
+    if len(options) > 16:
+        return _place(options, length, fixed) is not None
+    usable = [[s for s in slots if all(abs(s - f) >= length for f in fixed)] for slots in options]
+    at: dict[int, int] = {}
+    for k, slots in enumerate(usable):
+        for s in slots:
+            at[s] = at.get(s, 0) | (1 << k)
+    everyone = (1 << len(options)) - 1
+    reached = {0: -length}  # set of lists served -> the earliest next start allowed
+    for s in sorted(at):
+        for served, ready in list(reached.items()):
+            if ready > s:
+                continue
+            waiting = at[s] & ~served
+            while waiting:
+                bit = waiting & -waiting
+                waiting ^= bit
+                grown = served | bit
+                if grown not in reached or reached[grown] > s + length:
+                    reached[grown] = s + length
+        if everyone in reached:
+            return True
+    return everyone in reached
 
 
 def _arrange(task: CoachTask, chosen: list[_Chosen]) -> list[tuple[int, int, int, str, int]] | None:
@@ -421,7 +575,7 @@ def _arrange(task: CoachTask, chosen: list[_Chosen]) -> list[tuple[int, int, int
         loose = [item for item in items if item[4] is None]
         options = []
         for p, *_ in loose:
-            free = [u % SLOTS_PER_DAY for u in task.pairs[p].starts if u // SLOTS_PER_DAY == day]
+            free = day_slots(task.pairs[p], day)
             options.append(sorted(free, key=partial(_preference, task, day)))
         slots = _place(options, task.length, fixed)
         if slots is None:

@@ -35,19 +35,23 @@ def unplanned_pairs(
     the coach's time in named weeks.
     """
     found = []
+    floors = pair_floors(task, result)
     for p in result.unplanned:
         pair = task.pairs[p]
-        floor = (
-            task.pair_floors[p]
-            if len(task.pair_floors) == len(task.pairs)
-            else pair_lower_bound(pair, task)
-        )
-        if math.isfinite(floor):
+        if math.isfinite(floors[p]):
             why = _competing(program, task, result, p)
         else:
             why = _alone(program, task, pair)
         found.append((pair.resident_id, pair.coach_id, why))
     return found
+
+
+def pair_floors(task: CoachTask, result: CoachResult) -> tuple[float, ...]:
+    """Each pair's own least travel: as the worker found it, else computed here."""
+    for floors in (result.floors, task.pair_floors):
+        if len(floors) == len(task.pairs):
+            return floors
+    return tuple(pair_lower_bound(pair, task) for pair in task.pairs)
 
 
 def _days(pair: PairTask, task: CoachTask, starts: Sequence[int]) -> tuple[Any, Any]:
@@ -140,10 +144,11 @@ def schedule_result(
     planned: dict[tuple[str, str], list[dict[str, Any]]] = {}
     floor = 0.0
     for task, result in zip(tasks, results, strict=True):
-        floors = task.pair_floors
-        if len(floors) != len(task.pairs):
-            floors = tuple(pair_lower_bound(pair, task) for pair in task.pairs)
-        floor += sum(f for p, f in enumerate(floors) if p not in result.unplanned)
+        if result.bound is not None and history is None:
+            floor += result.bound  # the coach's proven optimum
+        else:
+            floors = pair_floors(task, result)
+            floor += sum(f for p, f in enumerate(floors) if p not in result.unplanned)
         for p, d, s, site, cost in sorted(result.meetings):
             pair = task.pairs[p]
             start = pd.Timestamp(grid.slot_start(d, s))

@@ -9,9 +9,8 @@ place of least in-person travel (S4), and the cadence window of its first meetin
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -21,7 +20,6 @@ import numpy.typing as npt
 from coachmatch.constraints.meetings import VIRTUAL
 from coachmatch.models import Program
 from coachmatch.results import Matching
-from coachmatch.solver.scheduling.pair_plan import pair_lower_bound
 from coachmatch.solver.scheduling.replan import History
 from coachmatch.timegrid import SLOT_MINUTES, SLOTS_PER_DAY, TimeGrid
 from coachmatch.travel import round_trip, travel_matrix
@@ -69,10 +67,9 @@ class CoachTask:
     seed: int
     time_limit: float
     deterministic_time: float
-    #: each pair's own least travel (``inf`` when it cannot be planned alone)
+    #: each pair's own least travel (``inf`` when it cannot be planned alone), when
+    #: known beforehand; empty, the worker computes them (:func:`.model.solve_coach`)
     pair_floors: tuple[float, ...] = ()
-    #: a proven lower bound on the coach's travel (the pairs' own least travel)
-    travel_floor: int = 0
     #: weekday (Monday 0) of the horizon's first day, for the slot preference
     weekday0: int = 0
 
@@ -83,13 +80,18 @@ class CoachResult:
 
     ``unplanned`` lists the pairs (indices into the task's pairs) left without
     meetings; ``optimal`` says the planned count is the most possible and their
-    travel the least (proven).
+    travel the least (proven). ``floors`` is each pair's own least travel (``inf``
+    when it has no plan even alone); ``bound`` a proven lower bound on the travel of
+    the planned pairs when one better than their floors is known (the optimum itself
+    when proven), else None.
     """
 
     coach_id: str
     meetings: list[tuple[int, int, int, str, int]] = field(default_factory=list)
     optimal: bool = True
     unplanned: list[int] = field(default_factory=list)
+    floors: tuple[float, ...] = ()
+    bound: int | None = None
 
 
 def _pair_task(
@@ -245,17 +247,9 @@ def build_tasks(
             seed=policy.seed,
             time_limit=time_limit or policy.time_limit_s,
             deterministic_time=deterministic_time,
+            weekday0=program.start.weekday(),
         )
-        bounds = tuple(pair_lower_bound(pair, task) for pair in pairs)
-        floor = sum(b for b in bounds if math.isfinite(b))
-        tasks.append(
-            replace(
-                task,
-                pair_floors=bounds,
-                travel_floor=round(floor),
-                weekday0=program.start.weekday(),
-            )
-        )
+        tasks.append(task)
     return tasks
 
 
