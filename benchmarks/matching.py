@@ -17,8 +17,9 @@ Protocol
   - ``stable``: the ``matching`` package's hospital-resident game, resident-optimal,
     preferences sorted by affinity on allowed pairs, capacities as caps: what a
     program would otherwise reach for.
-  - On request (``--methods reference-solve flow-solve``), the solvers alone on arcs
-    built beforehand: the reference's single solve, and match()'s flow path.
+  - ``reference-solve`` (first by default): the reference's single solve alone, on
+    arcs built beforehand; on request (``--methods flow-solve``), match()'s flow path
+    alone on the same arcs.
 - Reported per row: median wall time, peak memory growth, total affinity, the
   minimum affinity among residents who answered the survey (O2, SPEC 1.1), residents
   keeping their current coach, unmatched residents, rule violations found by
@@ -26,7 +27,11 @@ Protocol
   On ``match-flow`` rows, also the R7 (can meet) mask alone: everyone's free time
   packed, then every pair the other rules allow judged, on a fresh copy of the Program
   each time (no cached free time), median of the repeats. It is part of every method's
-  time (eligibility includes it).
+  time (eligibility includes it). Likewise, on fresh copies: the affinity matrix, the
+  whole eligibility mask, and ``build_problem`` (both together, with the arc arrays).
+- Ratios: ``× reference`` against the reference of the same size; ``× bare solve``
+  against ``reference-solve`` (the reference's flow solve alone, arcs given) when it
+  runs first, which is the reference issue 13 states its matching target in.
 - Run: ``pip install -e ".[bench]"`` (the ``matching`` package), then
   ``python benchmarks/matching.py [--sizes small medium large] [--repeats 3]``.
 """
@@ -61,7 +66,7 @@ from coachmatch.datasets import synthetic  # noqa: E402
 from coachmatch.solver.flow import solve_flow  # noqa: E402
 from coachmatch.solver.problem import MatchingProblem, build_problem  # noqa: E402
 
-METHODS = ("reference", "match-flow", "match-cpsat", "stable")
+METHODS = ("reference-solve", "reference", "match-flow", "match-cpsat", "stable")
 #: the solver alone, on arcs built beforehand (not in the default run)
 SOLVE_ONLY = ("reference-solve", "flow-solve")
 
@@ -191,6 +196,7 @@ def run_one(size: str, method: str, repeats: int) -> dict[str, Any]:
         times.append(time.perf_counter() - start)
     peak = (_status("VmHWM") - baseline) / 1024
     r7_seconds = _r7_mask_seconds(program, repeats) if method == "match-flow" else None
+    stages = _stage_seconds(program, repeats) if method == "match-flow" else {}
     index = program.index
     from coachmatch.affinity import affinity_matrix
 
@@ -211,7 +217,33 @@ def run_one(size: str, method: str, repeats: int) -> dict[str, Any]:
         "unmatched": active - len(pairs),
         "violations": len(audit(program, pairs, allow_unmatched=True)),
         "r7_seconds": r7_seconds,
+        **stages,
     }
+
+
+def _stage_seconds(program: coachmatch.Program, repeats: int) -> dict[str, float]:
+    """Median times of match()'s stages before the solver, each on a fresh copy of the
+    Program (no cached free time, masks or grids): the affinity matrix, the
+    eligibility mask (every rule, R7 included) and the whole ``build_problem``."""
+    from coachmatch.affinity import affinity_matrix
+    from coachmatch.constraints import eligibility
+
+    steps = {
+        "affinity_s": affinity_matrix,
+        "eligibility_s": eligibility,
+        "build_problem_s": build_problem,
+    }
+    out = {}
+    for name, step in steps.items():
+        times = []
+        for _ in range(repeats):
+            fields = {f: getattr(program, f) for f in type(program).model_fields}
+            fresh = type(program).model_validate(fields, context={"checked": True})
+            start = time.perf_counter()
+            step(fresh)
+            times.append(time.perf_counter() - start)
+        out[name] = statistics.median(times)
+    return out
 
 
 def _r7_mask_seconds(program: coachmatch.Program, repeats: int) -> float:
@@ -247,13 +279,15 @@ def main() -> None:
         f"{platform.machine()}; seed 0, median of {args.repeats} after a warm-up\n"
     )
     print(
-        "| size | method | time (s) | × reference | R7 mask (s) | peak MiB | total affinity "
+        "| size | method | time (s) | × reference | × bare solve | affinity (s) "
+        "| eligibility (s) | R7 mask (s) | build_problem (s) | peak MiB | total affinity "
         "| × reference | min affinity (answered) | kept | unmatched | violations |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for size in args.sizes:
         ref: dict[str, Any] | None = None
+        bare: dict[str, Any] | None = None
         for method in args.methods:
             command = [
                 sys.executable,
@@ -269,18 +303,25 @@ def main() -> None:
                     command, capture_output=True, text=True, timeout=args.timeout, check=True
                 )
             except subprocess.TimeoutExpired:
-                print(f"| {size} | {method} | > {args.timeout:.0f} | | | | | | | | | |", flush=True)
+                print(f"| {size} | {method} | > {args.timeout:.0f} |" + " |" * 13, flush=True)
                 continue
             row = json.loads(done.stdout.strip().splitlines()[-1])
             rows.append(row)
-            if method.startswith("reference"):
+            if method == "reference-solve":
+                bare = row
+            elif method == "reference" or (ref is None and method.startswith("reference")):
                 ref = row
             t_ratio = f"{row['seconds'] / ref['seconds']:.2f}" if ref else ""
+            b_ratio = f"{row['seconds'] / bare['seconds']:.2f}" if bare else ""
             a_ratio = f"{row['total_affinity'] / ref['total_affinity']:.3f}" if ref else ""
-            r7 = f"{row['r7_seconds']:.3f}" if row.get("r7_seconds") is not None else ""
+
+            def cell(key: str, row: dict[str, Any] = row) -> str:
+                return f"{row[key]:.3f}" if row.get(key) is not None else ""
+
             print(
-                f"| {size} | {method} | {row['seconds']:.3f} | {t_ratio} | {r7} "
-                f"| {row['peak_mib']:.0f} "
+                f"| {size} | {method} | {row['seconds']:.3f} | {t_ratio} | {b_ratio} "
+                f"| {cell('affinity_s')} | {cell('eligibility_s')} | {cell('r7_seconds')} "
+                f"| {cell('build_problem_s')} | {row['peak_mib']:.0f} "
                 f"| {row['total_affinity']} | {a_ratio} | {row['min_affinity']} | {row['kept']} "
                 f"| {row['unmatched']} | {row['violations']} |",
                 flush=True,

@@ -354,8 +354,10 @@ class Schedule:
     travel_total : int
         Minutes of travel over all meetings.
     travel_lower_bound : int or None
-        No plan of the planned pairs can travel less (each pair's own least travel,
-        summed, plus the travel of meetings already held in a re-plan).
+        No plan of the planned pairs can travel less: each coach's proven optimum where
+        the coach's plan is proven (equal to its travel), else its pairs' own least
+        travel; summed, plus the travel of meetings already held in a re-plan (where
+        the pairs' own least travel is used throughout).
     problems : list of str
         The reasons in ``unplanned``, as sentences.
     unplanned : pandas.DataFrame

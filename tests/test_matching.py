@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from coachmatch import (
+    AffinityScore,
     Coach,
     InfeasibleError,
     Matching,
@@ -107,6 +108,91 @@ def test_flow_is_optimal_by_brute_force(program: Program, data: st.DataObject) -
         levels["total_affinity"],
         -(levels["sum_sq_caseload"] or 0),
     )
+    assert found == best
+
+
+SMALL_SITE = synthetic("small").sites[0].site_id
+
+
+@st.composite
+def scored_pools(draw: st.DrawFn) -> Program:
+    """A few residents and coaches with every pair scored (affinity.csv, 0-100), current
+    coaches, caps and a forbidden pair or two: every resident counts for O2, and the
+    threshold search has room to climb above the first solution's smallest affinity."""
+    n_coach = draw(st.integers(1, 3))
+    n_res = draw(st.integers(1, 2 * n_coach + 1))
+    coaches = tuple(
+        Coach(
+            coach_id=f"C{k}",
+            name=f"Coach {k}",
+            site_id=SMALL_SITE,
+            capacity=draw(st.integers(2, 3)),
+            min_load=draw(st.sampled_from([None, None, None, 1])),
+        )
+        for k in range(n_coach)
+    )
+    residents = tuple(
+        Resident(
+            resident_id=f"R{k}",
+            name=f"Resident {k}",
+            current_coach_id=draw(st.sampled_from([None, *(c.coach_id for c in coaches)])),
+        )
+        for k in range(n_res)
+    )
+    scores = tuple(
+        AffinityScore(
+            resident_id=r.resident_id, coach_id=c.coach_id, affinity=draw(st.integers(0, 100))
+        )
+        for r in residents
+        for c in coaches
+    )
+    forbid = draw(
+        st.lists(
+            st.tuples(st.sampled_from(residents), st.sampled_from(coaches)), max_size=2, unique=True
+        )
+    )
+    requests = tuple(
+        Request(resident_id=r.resident_id, coach_id=c.coach_id, kind="forbid") for r, c in forbid
+    )
+    base = synthetic("small")
+    policy = base.policy.model_copy(
+        update={"fairness": "maxmin", "keep_current": draw(st.booleans()), "must_meet": False}
+    )
+    return base.replace(
+        coaches=coaches,
+        residents=residents,
+        affinity=scores,
+        requests=requests,
+        policy=policy,
+        rotations=(),
+        availability=(),
+        busy=(),
+        panels=(),
+        survey=(),
+    )
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scored_pools())
+def test_fairness_search_is_optimal_by_brute_force(program: Program) -> None:
+    residents = [r.resident_id for r in program.residents]
+    coaches = [c.coach_id for c in program.coaches]
+    every = reference.all_assignments(program, dict.fromkeys(residents, coaches))
+    valid = [a for a in every if audit(program, list(a.items())) == []]
+    if not valid:
+        event("infeasible")
+        with pytest.raises(InfeasibleError):
+            match(program)
+        return
+    levels = checked(program, "flow").levels
+    best = reference.best_levels(program, valid)
+    found = (
+        levels["continuity"] if program.policy.keep_current else 0,
+        levels["min_affinity"] or 0,
+        levels["total_affinity"],
+        -(levels["sum_sq_caseload"] or 0),
+    )
+    event("feasible")
     assert found == best
 
 

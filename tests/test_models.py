@@ -7,10 +7,12 @@ from datetime import date, time
 import numpy as np
 import pydantic
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coachmatch import Coach, Policy, Program, ProgramError, ProgramWarning, Resident, Site
 from coachmatch.datasets import synthetic
-from coachmatch.models import Answer, AvailabilityWindow
+from coachmatch.models import Answer, AvailabilityWindow, check_id
 from coachmatch.validation import find_problems
 
 
@@ -176,3 +178,22 @@ def test_bad_ids_rejected(bad: str) -> None:
 
 def test_cells_are_stripped() -> None:
     assert Coach(coach_id=" C1 ", name=" Dr. A ", site_id="x").coach_id == "C1"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab.-_:@+;/\\ \t\x00é", max_size=8), st.integers(1, 6))
+def test_check_id_fast_path_agrees_with_the_rules(value: str, most: int) -> None:
+    """check_id accepts plain ids at a glance; whatever it answers is what the rules say
+    (written out here on their own)."""
+    ok = (
+        value == value.strip()
+        and value != ""
+        and not any(c in ";/\\" or ord(c) < 32 or ord(c) == 127 for c in value)
+        and len(value.encode("utf-8")) <= most
+        and value not in (".", "..")
+    )
+    if ok:
+        assert check_id(value, most) == value
+    else:
+        with pytest.raises(ValueError, match="an id must"):
+            check_id(value, most)

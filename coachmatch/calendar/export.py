@@ -291,7 +291,7 @@ _END = b"END:VCALENDAR\r\n"
 def _wrapped(calendar: icalendar.Calendar, events: list[bytes]) -> bytes:
     """``calendar`` (without events yet) serialized with the serialized ``events``
     inside: the bytes ``to_ical()`` gives once they are added as components."""
-    head = calendar.to_ical()
+    head: bytes = calendar.to_ical()
     if not head.endswith(_END):
         raise RuntimeError("unexpected calendar serialization")  # icalendar changed
     return head[: -len(_END)] + b"".join(events) + _END

@@ -233,7 +233,7 @@ def read_csv(
                     )
                 )
             else:
-                rows.append((line, dict(zip(columns, (c.strip() for c in record), strict=False))))
+                rows.append((line, dict(zip(columns, map(str.strip, record), strict=False))))
             line = reader.line_num + 1
     except csv.Error as error:
         problems.append(

@@ -105,7 +105,11 @@ def parse_table(raw: RawTable, zone: ZoneInfo | None) -> tuple[ParsedTable, list
     if missing:
         return parsed, problems
     for line, cells in raw.rows:
-        values = {k: v for k, v in cells.items() if k in fields and not _is_empty(v)}
+        values = {
+            k: v
+            for k, v in cells.items()
+            if k in fields and (v.strip() if type(v) is str else not _is_empty(v))
+        }
         if not values:
             continue  # a blank row, as spreadsheets leave at the end
         if raw.table == "busy":

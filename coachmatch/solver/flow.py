@@ -17,12 +17,17 @@ Network (OR-Tools ``SimpleMinCostFlow``)::
   relaxes R1, not R5.
 
 Levels are solved lexicographically and exactly: the fewest unmatched (a flow
-with cost 1 on the unmatched arcs); O1 (cost -1 on arcs to current coaches);
-O2 by bisection on an affinity threshold (arcs of residents who answered the survey
-get capacity 0 below it — SPEC 1.1 counts only them; the threshold is feasible when
-O1's optimum still holds); then O1, O3 and O4 in one
-solve with multipliers that make each level outweigh everything below it
-(:meth:`MatchingProblem.level_weights`).
+with cost 1 on the unmatched arcs); then O1, O3 and O4 in one solve with multipliers
+that make each level outweigh everything below it
+(:meth:`MatchingProblem.level_weights`) — when every resident can keep their current
+coach at once (a feasibility test), O1 is settled by closing those residents' other
+arcs instead; then O2: the largest affinity threshold (arcs of residents who answered
+the survey get capacity 0 below it — SPEC 1.1 counts only them) at which O1's optimum
+still holds, by bisection over the affinities above the solution's own smallest one
+(a count of the kept arcs left open rejects most thresholds without a solve; the rest
+are min-cost or, with everyone kept, feasibility solves). Only when that threshold is
+above the first solution's smallest affinity does the O1/O3/O4 solve run again, on
+the arcs at or above it: otherwise the first solution is already the best there.
 """
 
 from __future__ import annotations
@@ -202,33 +207,38 @@ def solve_flow(
         solves += net.solves
     open_arcs = np.ones(problem.n_arcs, dtype=bool) if everyone is None else everyone
 
-    # O2: the largest feasible affinity threshold
-    threshold: int | None = None
-    if problem.fair and problem.n_arcs:
-        high = problem.fairness_ceiling()
-        if high <= 0:
-            threshold = 0  # every solution reaches the ceiling: no solve needed
-        else:
-            found = _fairness(problem, everyone, kept_cost, unmatched, high)
-            if found is None:
-                return None
-            threshold, used = found
-            solves += used
-        note(f"fairness: smallest affinity {threshold}")
-
-    # O1 (unless settled above), O3 and O4 in one exact solve, on the arcs at or above
-    # the O2 threshold
+    # O1 (unless settled above), O3 and O4 in one exact solve; its O1 value is O1's
+    # optimum, and its smallest affinity among respondents a threshold O2 can reach
     w1, w3 = problem.level_weights()
     final_cost = -problem.affinity * w3
     if everyone is None:
         final_cost += kept_cost * w1
+    closed = problem.kept if everyone is not None else None
     net = _Network(problem, final_cost, unit_costs=True, unmatched_cost=0, unmatched_cap=unmatched)
-    net.open(
-        open_arcs & _at_least(problem, threshold),
-        closed_unmatched=problem.kept if everyone is not None else None,
-    )
+    net.open(open_arcs, closed_unmatched=closed)
     if net.solve() is None:
         return None
+    used = net.flow.flows(net.pair_arcs) > 0
+
+    # O2: the largest affinity threshold at which O1's optimum still holds; when it is
+    # above the solution's own smallest affinity, the final solve runs again on the
+    # arcs at or above it (otherwise the solution found is already best there)
+    threshold: int | None = None
+    if problem.fair and problem.n_arcs:
+        high = problem.fairness_ceiling()
+        counted = used & problem.respondent[problem.resident]
+        low = int(problem.affinity[counted].min()) if counted.any() else 0
+        if high <= 0:
+            threshold = 0  # every solution reaches the ceiling
+        else:
+            best = int(problem.kept[used].sum())
+            threshold, tests = _fairness(problem, everyone, unmatched, best, low, high)
+            solves += tests
+            if threshold > low:
+                net.open(open_arcs & _at_least(problem, threshold), closed_unmatched=closed)
+                if net.solve() is None:  # pragma: no cover - the threshold was feasible
+                    raise RuntimeError("the fairness threshold found is not feasible")
+        note(f"fairness: smallest affinity {threshold}")
     solves += net.solves
     log.debug("flow path: %d solves", solves)
     return FlowResult(net.assignment(), unmatched, threshold, solves)
@@ -261,50 +271,50 @@ def _at_least(problem: MatchingProblem, threshold: int | None) -> BoolArray:
 def _fairness(
     problem: MatchingProblem,
     everyone: BoolArray | None,
-    kept_cost: IntArray,
     unmatched: int,
+    best: int,
+    low: int,
     high: int,
-) -> tuple[int, int] | None:
-    """(the largest affinity threshold at which O1's optimum still holds, solves run);
-    None when not even O1 can be solved.
+) -> tuple[int, int]:
+    """(the largest affinity threshold at which O1's optimum ``best`` still holds, solves
+    run), knowing that ``low`` holds and nothing above ``high`` can.
 
     With everyone kept (``everyone``, the arcs then open), a threshold holds exactly
     when a flow exists on those arcs at or above it: a feasibility test without costs,
-    which fails fast. Otherwise O1's optimum is found first, and a threshold holds when
-    the min-cost flow reaches it; a threshold that closes so many kept arcs that O1's
-    optimum is out of reach is rejected without a solve.
+    which fails fast. Otherwise a threshold holds when the min-cost flow counting kept
+    arcs reaches ``best``; a threshold that closes so many kept arcs that ``best`` is
+    out of reach is rejected without a solve.
     """
     zero = np.zeros(problem.n_arcs, dtype=np.int64)
+    networks: list[_Network] = []
+
+    def network(cost: IntArray) -> _Network:
+        if not networks:  # built on first use: often every threshold fails the count
+            networks.append(
+                _Network(problem, cost, unit_costs=False, unmatched_cost=0, unmatched_cap=unmatched)
+            )
+        return networks[0]
+
     if everyone is not None:
-        net = _Network(problem, zero, unit_costs=False, unmatched_cost=0, unmatched_cap=unmatched)
-        closed = problem.kept
+        open_arcs = everyone
 
         def feasible(t: int) -> bool:
-            net.open(everyone & _at_least(problem, t), closed_unmatched=closed)
+            net = network(zero)
+            net.open(open_arcs & _at_least(problem, t), closed_unmatched=problem.kept)
             return net.solve() is not None
-
-        net.open(everyone, closed_unmatched=closed)
-        if net.solve() is None:
-            return None
     else:
-        net = _Network(
-            problem, kept_cost, unit_costs=False, unmatched_cost=0, unmatched_cap=unmatched
-        )
-        best = net.solve()
-        if best is None:
-            return None
+        kept_cost = -problem.kept.astype(np.int64)
 
         def feasible(t: int) -> bool:
             at_least = _at_least(problem, t)
-            if int(problem.kept[at_least].sum()) < -best:
+            if int(problem.kept[at_least].sum()) < best:
                 return False  # too few kept arcs stay open to reach O1's optimum
+            net = network(kept_cost)
             net.open(at_least)
-            return net.solve() == best
+            return net.solve() == -best
 
-    used = (net.flow.flows(net.pair_arcs) > 0) & problem.respondent[problem.resident]
-    # every solution's smallest affinity is a feasible threshold
-    low = int(problem.affinity[used].min()) if used.any() else 0
-    return _bisect_threshold(problem, feasible, low, high), net.solves
+    threshold = _bisect_threshold(problem, feasible, low, high)
+    return threshold, networks[0].solves if networks else 0
 
 
 def _bisect_threshold(

@@ -397,7 +397,7 @@ def _kept_plan(p: int, pair: PairTask, task: CoachTask) -> list[_Chosen] | None:
 
 
 #: nodes the per-coach search (:func:`_search`) may open before the coach goes to CP-SAT
-SEARCH_NODES = 3000
+SEARCH_NODES = 1000
 
 
 def _search(
