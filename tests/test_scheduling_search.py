@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from coachmatch.constraints.meetings import VIRTUAL
 from coachmatch.solver.scheduling import CoachTask, PairTask, pair_lower_bound, solve_coach
+from coachmatch.solver.scheduling.pair_plan import scored_plan, scored_plans
 from coachmatch.timegrid import SLOTS_PER_DAY
 
 
@@ -28,6 +29,7 @@ def clashing_coaches(draw: st.DrawFn) -> CoachTask:
     longest = shortest + draw(st.integers(0, 3))
     busy_days = draw(st.lists(st.integers(0, n_days - 1), min_size=4, max_size=12, unique=True))
     slots = draw(st.lists(st.integers(16, 18), min_size=1, max_size=2, unique=True))
+    share = draw(st.sampled_from([(1, 2), (1, 3), (0, 1), (1, 1)]))
     pairs = []
     for k in range(draw(st.integers(2, 5))):
         days = draw(st.lists(st.sampled_from(sorted(busy_days)), min_size=3, unique=True))
@@ -42,8 +44,13 @@ def clashing_coaches(draw: st.DrawFn) -> CoachTask:
                 cost=cost,
                 site=tuple("S1" if c >= 0 else "" for c in cost),
                 virtual_ok=draw(st.booleans()),
-                first_by=draw(st.integers(longest, longest + 4)),
+                first_from=(first_from := draw(st.sampled_from([0, 0, 0, 2]))),
+                first_by=first_from + draw(st.integers(longest, longest + 4)),
                 in_person_first=draw(st.booleans()),
+                must_meet=draw(st.sampled_from([True, True, True, False])),
+                past_count=(past := draw(st.sampled_from([0, 0, 1, 2]))),
+                # meetings held before kept the share (as a previous plan's would)
+                past_virtual=draw(st.integers(0, past * share[0] // share[1])),
             )
         )
     return CoachTask(
@@ -53,8 +60,8 @@ def clashing_coaches(draw: st.DrawFn) -> CoachTask:
         length=draw(st.integers(1, 2)),
         shortest=shortest,
         longest=longest,
-        share=draw(st.sampled_from([(1, 2), (1, 3), (0, 1), (1, 1)])),
-        virtual_only=False,
+        share=share,
+        virtual_only=draw(st.sampled_from([False, False, False, True])),
         seed=0,
         time_limit=20.0,
         deterministic_time=20.0,
@@ -76,8 +83,11 @@ def _valid(task: CoachTask, result: object) -> None:
         if p in result.unplanned:  # type: ignore[attr-defined]
             assert not mine
             continue
+        if not mine:
+            assert not pair.must_meet  # the meetings already held suffice
+            continue
         days = [m[1] for m in mine]
-        assert mine and pair.first_from <= days[0] <= pair.first_by
+        assert pair.first_from <= days[0] <= pair.first_by
         assert task.n_days - 1 - days[-1] < task.longest
         assert all(task.shortest <= b - a <= task.longest for a, b in itertools.pairwise(days))
         for _, day, slot, site, cost in mine:
@@ -86,13 +96,16 @@ def _valid(task: CoachTask, result: object) -> None:
                 assert pair.virtual_ok and cost == 0
             else:
                 assert cost == pair.cost[day] >= 0
-        virtual = sum(m[3] == VIRTUAL for m in mine)
-        assert task.share[1] * virtual <= task.share[0] * len(mine)
-        if pair.in_person_first:
+        virtual = sum(m[3] == VIRTUAL for m in mine) + pair.past_virtual
+        held = len(mine) + pair.past_count
+        assert task.virtual_only or task.share[1] * virtual <= task.share[0] * held
+        if pair.in_person_first and not task.virtual_only:
             assert mine[0][3] != VIRTUAL
+        if task.virtual_only:
+            assert all(m[3] == VIRTUAL for m in mine)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(clashing_coaches())
 def test_search_equals_cp_sat_on_clashing_coachees(task: CoachTask) -> None:
     search, model = solve_coach(task), solve_coach(task, use_plans=False)
@@ -110,3 +123,12 @@ def test_search_equals_cp_sat_on_clashing_coachees(task: CoachTask) -> None:
     if model.optimal:
         assert len(search.unplanned) == len(model.unplanned)
         assert _travel(search) == _travel(model)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(clashing_coaches())
+def test_pairs_planned_together_as_each_alone(task: CoachTask) -> None:
+    """The dynamic programs of a coach's pairs run in shared arrays: each pair's plan is
+    the one its own program gives."""
+    together = scored_plans(task.pairs, task)
+    assert together == [scored_plan(pair, task) for pair in task.pairs]

@@ -48,11 +48,19 @@ def forbidden(program: Program) -> Mask:
     index = program.index
     mask = np.zeros((len(index.resident_ids), len(index.coach_ids)), dtype=bool)
     if program.policy.no_supervisor:
-        keys = list(supervisions(program))
-        if keys:
-            rows = [index.resident[r] for r, _ in keys]
-            cols = [index.coach[c] for _, c in keys]
-            mask[rows, cols] = True
+        # straight from the rotations (the table of :func:`supervisions` is for reasons)
+        coaches, residents = index.coach, index.resident
+        start, end = program.start, program.end
+        cells = [
+            (residents[rotation.resident_id], coaches[supervisor])
+            for rotation in program.rotations
+            if rotation.end >= start and rotation.start <= end
+            for supervisor in rotation.supervisor_ids
+            if supervisor in coaches
+        ]
+        if cells:
+            rows, cols = zip(*cells, strict=True)
+            mask[list(rows), list(cols)] = True
     return mask
 
 

@@ -167,17 +167,28 @@ class FreeTime:
         resident_busy, coach_busy = _split(_busy(program, grid, weekly, weekday, exists), n_res)
         on_rotation = np.ones((n_res, n_days), dtype=bool)
         site = np.full((n_res, n_days), -1, dtype=np.int64)
-        has = np.zeros(n_res, dtype=bool)
-        for rotation in program.rotations:
-            r = index.resident[rotation.resident_id]
-            if not has[r]:
-                has[r] = True
-                on_rotation[r] = False
-            first = max(grid.day_of(rotation.start), 0)
-            last = min(grid.day_of(rotation.end), n_days - 1)
-            if first <= last:
-                on_rotation[r, first : last + 1] = True
-                site[r, first : last + 1] = index.site[rotation.site_id]
+        rotations = program.rotations
+        if rotations:
+            day0 = grid.days[0]
+            count = len(rotations)
+            resident = np.fromiter(
+                (index.resident[x.resident_id] for x in rotations), np.int64, count
+            )
+            at = np.fromiter((index.site[x.site_id] for x in rotations), np.int64, count)
+            first = np.fromiter(((x.start - day0).days for x in rotations), np.int64, count)
+            last = np.fromiter(((x.end - day0).days for x in rotations), np.int64, count)
+            on_rotation[resident] = False  # residents with rotations: only on their days
+            first, last = np.maximum(first, 0), np.minimum(last, n_days - 1)
+            keep = first <= last
+            resident, at, first, last = resident[keep], at[keep], first[keep], last[keep]
+            # every (rotation, day) as ranges; a resident's rotations never overlap
+            # (validation), so each day is written once
+            lengths = last - first + 1
+            rows = np.repeat(resident, lengths)
+            starts = np.cumsum(lengths) - lengths
+            cols = np.repeat(first - starts, lengths) + np.arange(int(lengths.sum()))
+            on_rotation[rows, cols] = True
+            site[rows, cols] = np.repeat(at, lengths)
         matrix = travel_matrix(program)
         trip_ok = (matrix >= 0) & (matrix.T >= 0)
         np.fill_diagonal(trip_ok, True)
@@ -241,17 +252,16 @@ def _busy(program: Program, grid: TimeGrid, weekly: U64, weekday: IntArray, exis
     row = {**index.resident, **{k: n_res + v for k, v in index.coach.items()}}
     # local slots in time order; the skipped spring hour takes its neighbour's instant
     flat = np.maximum.accumulate(grid.starts.ravel())
-    people, lows, highs = [], [], []
-    for interval in program.busy:
-        begin, end = int(interval.start.timestamp()), int(interval.end.timestamp())
-        people.append(row[interval.person_id])
-        lows.append(np.searchsorted(flat, begin - SLOT_MINUTES * 60, side="right"))
-        highs.append(np.searchsorted(flat, end, side="left"))
     pointer = np.zeros(len(row) + 1, dtype=np.int64)
-    if not people:
+    intervals = program.busy
+    if not intervals:
         return _Busy(pointer, np.zeros(0, np.int64), np.zeros(0, np.uint64))
-    person = np.asarray(people, dtype=np.int64)
-    low, high = np.asarray(lows, dtype=np.int64), np.asarray(highs, dtype=np.int64)
+    count = len(intervals)
+    person = np.fromiter((row[b.person_id] for b in intervals), np.int64, count)
+    begin = np.fromiter((int(b.start.timestamp()) for b in intervals), np.int64, count)
+    end = np.fromiter((int(b.end.timestamp()) for b in intervals), np.int64, count)
+    low = np.searchsorted(flat, begin - SLOT_MINUTES * 60, side="right").astype(np.int64)
+    high = np.searchsorted(flat, end, side="left").astype(np.int64)
     keep = high > low
     person, low, high = person[keep], low[keep], high[keep]
     # every busy slot: (person, flat slot), built as ranges

@@ -43,6 +43,7 @@ from coachmatch.solver.scheduling.pair_plan import (
     pair_plan,
     score_travel,
     scored_plan,
+    scored_plans,
 )
 from coachmatch.solver.scheduling.tasks import CoachResult, CoachTask, PairTask
 from coachmatch.timegrid import SLOT_MINUTES, SLOTS_PER_DAY
@@ -79,7 +80,7 @@ def solve_coach(task: CoachTask, *, use_plans: bool = True) -> CoachResult:
     >>> result.unplanned, len(result.meetings) > 0
     ([], True)
     """
-    roots = [scored_plan(pair, task) for pair in task.pairs] if use_plans else []
+    roots = scored_plans(task.pairs, task) if use_plans else []
     floors = task.pair_floors
     if len(floors) != len(task.pairs):
         floors = (
@@ -450,7 +451,7 @@ def _search(
         return len(scores) - len(finite), sum(finite)
 
     def options(p: int, day: int) -> list[int]:
-        return day_slots(task.pairs[p], day)
+        return _day_slots(task.pairs[p], day)
 
     def conflict(bans: tuple[frozenset[int], ...]) -> tuple[int, list[int]] | None:
         """The first day whose meetings do not fit, with a smallest group to blame."""
@@ -524,7 +525,7 @@ def _searched(
     return out
 
 
-def day_slots(pair: PairTask, day: int) -> list[int]:
+def _day_slots(pair: PairTask, day: int) -> list[int]:
     """The pair's start slots on ``day`` (its ``starts`` are in ascending order)."""
     first = day * SLOTS_PER_DAY
     lo = bisect.bisect_left(pair.starts, first)
@@ -575,7 +576,7 @@ def _arrange(task: CoachTask, chosen: list[_Chosen]) -> list[tuple[int, int, int
         loose = [item for item in items if item[4] is None]
         options = []
         for p, *_ in loose:
-            free = day_slots(task.pairs[p], day)
+            free = _day_slots(task.pairs[p], day)
             options.append(sorted(free, key=partial(_preference, task, day)))
         slots = _place(options, task.length, fixed)
         if slots is None:

@@ -35,7 +35,7 @@ def unplanned_pairs(
     the coach's time in named weeks.
     """
     found = []
-    floors = pair_floors(task, result)
+    floors = _pair_floors(task, result)
     for p in result.unplanned:
         pair = task.pairs[p]
         if math.isfinite(floors[p]):
@@ -46,7 +46,7 @@ def unplanned_pairs(
     return found
 
 
-def pair_floors(task: CoachTask, result: CoachResult) -> tuple[float, ...]:
+def _pair_floors(task: CoachTask, result: CoachResult) -> tuple[float, ...]:
     """Each pair's own least travel: as the worker found it, else computed here."""
     for floors in (result.floors, task.pair_floors):
         if len(floors) == len(task.pairs):
@@ -147,7 +147,7 @@ def schedule_result(
         if result.bound is not None and history is None:
             floor += result.bound  # the coach's proven optimum
         else:
-            floors = pair_floors(task, result)
+            floors = _pair_floors(task, result)
             floor += sum(f for p, f in enumerate(floors) if p not in result.unplanned)
         for p, d, s, site, cost in sorted(result.meetings):
             pair = task.pairs[p]
