@@ -198,7 +198,11 @@ def _solve_model(task: CoachTask, candidates: list[int], floors: Sequence[float]
             numerator, denominator = task.share
             virtual_count = pair.past_virtual + sum(m[3] for m in meetings)
             held = pair.past_count + sum(m[0] for m in meetings)
-            model.add(denominator * virtual_count <= numerator * held).only_enforce_if(is_planned)
+            # the share counts the meetings held before; with no new meeting (a pair
+            # whose held meetings suffice) there is nothing left to choose
+            model.add(denominator * virtual_count <= numerator * held).only_enforce_if(
+                meetings[0][0]
+            )
             if pair.in_person_first:
                 model.add(meetings[0][3] == 0)
         # the pair's own least travel bounds its travel from below (.pair_plan): with
