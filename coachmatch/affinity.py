@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -67,6 +66,42 @@ def _answers_by_question(program: Program) -> dict[str, dict[str, Answer]]:
     return by_question
 
 
+def _block(
+    question: Question, mine: list[Answer], theirs: list[Answer]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """sim_q as a product: ``rows @ cols.T`` is sim_q of each resident answer in ``mine``
+    with each coach answer in ``theirs``, one column per value:
+
+    - ``multi``: a column per option; the resident's row holds 1 / |A_r| on the options
+      chosen, the coach's 1 on theirs (the product counts shared options);
+    - ``single``: a column per value; 1 on the resident's value and on the coach's;
+    - ``scale``: a column per value the residents gave; 1 on the resident's value, and
+      the coach's row holds 1 − |x − x_c| / (max − min) for each such value x.
+    """
+    if question.kind == "multi":
+        values = sorted({v for a in (*mine, *theirs) for v in a.answer})
+    elif question.kind == "single":
+        values = sorted({a.answer[0] for a in (*mine, *theirs)})
+    else:
+        values = sorted({a.answer[0] for a in mine})
+    column = {v: k for k, v in enumerate(values)}
+    rows = np.zeros((len(mine), len(values)))
+    for i, a in enumerate(mine):
+        chosen = set(a.answer)
+        for v in chosen:
+            rows[i, column[v]] = 1.0 / len(chosen) if question.kind == "multi" else 1.0
+    cols = np.zeros((len(theirs), len(values)))
+    for j, a in enumerate(theirs):
+        if question.kind == "scale":
+            assert question.min is not None and question.max is not None
+            span, x = question.max - question.min, float(a.answer[0])
+            cols[j] = [1.0 - abs(float(v) - x) / span for v in values]
+        else:
+            for v in set(a.answer):
+                cols[j, column[v]] = 1.0
+    return rows, cols
+
+
 def _similarity(
     question: Question,
     resident_answers: list[Answer],
@@ -74,40 +109,12 @@ def _similarity(
     coach_answers: list[Answer],
     n_coaches: int,
 ) -> npt.NDArray[np.float64]:
-    """sim_q for the given residents (rows) against every coach (columns)."""
+    """sim_q for the given residents (rows) against every coach (columns); 0 for a coach
+    who did not answer."""
     sim: npt.NDArray[np.float64] = np.zeros((len(resident_answers), n_coaches))
-    if not coach_answers:
-        return sim
-    if question.kind == "multi":
-        options = sorted({v for a in (*resident_answers, *coach_answers) for v in a.answer})
-        code = {v: k for k, v in enumerate(options)}
-        r_hot = np.zeros((len(resident_answers), len(options)))
-        c_hot = np.zeros((n_coaches, len(options)))
-        for i, a in enumerate(resident_answers):
-            r_hot[i, [code[v] for v in set(a.answer)]] = 1.0
-        for row, a in zip(coach_rows, coach_answers, strict=True):
-            c_hot[row, [code[v] for v in set(a.answer)]] = 1.0
-        sim = (r_hot @ c_hot.T) / r_hot.sum(axis=1, keepdims=True)
-    elif question.kind == "single":
-        values = sorted({a.answer[0] for a in (*resident_answers, *coach_answers)})
-        code = {v: k for k, v in enumerate(values)}
-        r_code = np.array([code[a.answer[0]] for a in resident_answers])
-        c_code = np.full(n_coaches, -1)
-        c_code[coach_rows] = [code[a.answer[0]] for a in coach_answers]
-        sim = np.equal(r_code[:, None], c_code[None, :]).astype(np.float64)
-    else:
-        assert question.min is not None and question.max is not None
-        span = question.max - question.min
-        r_x = np.array([float(a.answer[0]) for a in resident_answers])
-        c_x = np.zeros(n_coaches)
-        c_x[coach_rows] = [float(a.answer[0]) for a in coach_answers]
-        answered = np.zeros(n_coaches)
-        answered[coach_rows] = 1.0
-        sim = np.subtract(r_x[:, None], c_x[None, :], dtype=np.float64)
-        np.abs(sim, out=sim)
-        sim *= -1.0 / span
-        sim += 1.0
-        sim *= answered[None, :]
+    if coach_answers:
+        rows, cols = _block(question, resident_answers, coach_answers)
+        sim[:, coach_rows] = rows @ cols.T
     return sim
 
 
@@ -131,63 +138,34 @@ def _encoded(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """The survey as two matrices whose product is the weighted similarity sum.
 
-    ``resident`` (residents × columns) and ``coach`` (coaches × columns), one block of
-    columns per question, such that ``resident @ coach.T`` is Σ_q w_q i_rq sim_q(r, c)
-    for every pair at once, and ``weight`` is Σ_q w_q i_rq per resident:
-
-    - ``multi``: a column per option; the resident's row holds w i / |A_r| on the
-      options chosen, the coach's row 1 on theirs (the product counts shared options);
-    - ``single``: a column per value; w i on the resident's value, 1 on the coach's;
-    - ``scale``: a column per value some resident gave; w i on the resident's value,
-      and the coach's row holds 1 − |x − x_c| / (max − min) for each such value x.
-
-    A coach who did not answer a question has zeros in its block (sim_q = 0).
+    ``resident`` (residents × columns) and ``coach`` (coaches × columns) hold one
+    :func:`_block` per question, the resident's rows weighted by w_q i_rq, so that
+    ``resident @ coach.T`` is Σ_q w_q i_rq sim_q(r, c) for every pair at once; ``weight``
+    is Σ_q w_q i_rq per resident. A coach who did not answer a question has zeros in
+    its block (sim_q = 0).
     """
     index = program.index
     questions = {q.question_id: q for q in program.questions}
-    by_question = _answers_by_question(program)
-    blocks: list[tuple[Question, list[Answer], list[Answer], list[Any]]] = []
-    width = 0
-    for question_id, answers in by_question.items():
+    blocks = []
+    for question_id, answers in _answers_by_question(program).items():
         question = questions[question_id]
         mine = [a for p, a in answers.items() if p in index.resident]
-        if not mine:
-            continue
-        theirs = [a for p, a in answers.items() if p in index.coach]
-        if question.kind == "multi":
-            values = sorted({v for a in (*mine, *theirs) for v in a.answer})
-        else:  # single: every value; scale: the residents' values
-            values = sorted(
-                {a.answer[0] for a in (mine if question.kind == "scale" else (*mine, *theirs))}
-            )
-        blocks.append((question, mine, theirs, values))
-        width += len(values)
+        if mine:
+            theirs = [a for p, a in answers.items() if p in index.coach]
+            blocks.append((question, mine, theirs, *_block(question, mine, theirs)))
+    width = sum(rows.shape[1] for *_, rows, _ in blocks)
     resident = np.zeros((len(index.resident_ids), width))
     coach = np.zeros((len(index.coach_ids), width))
     weight = np.zeros(len(index.resident_ids))
     first = 0
-    for question, mine, theirs, values in blocks:
-        column = {v: first + k for k, v in enumerate(values)}
-        for a in mine:
-            row = index.resident[a.person_id]
-            w = question.weight * a.importance
-            weight[row] += w
-            chosen = set(a.answer)
-            share = w / len(chosen) if question.kind == "multi" else w
-            for v in chosen:
-                resident[row, column[v]] = share
-        for a in theirs:
-            row = index.coach[a.person_id]
-            if question.kind == "scale":
-                assert question.min is not None and question.max is not None
-                span = question.max - question.min
-                x = float(a.answer[0])
-                for v in values:
-                    coach[row, column[v]] = 1.0 - abs(float(v) - x) / span
-            else:
-                for v in set(a.answer):
-                    coach[row, column[v]] = 1.0
-        first += len(values)
+    for question, mine, theirs, rows, cols in blocks:
+        where = np.array([index.resident[a.person_id] for a in mine], dtype=np.int64)
+        w = question.weight * np.array([a.importance for a in mine])
+        span = slice(first, first + rows.shape[1])
+        resident[where, span] = rows * w[:, None]
+        coach[[index.coach[a.person_id] for a in theirs], span] = cols
+        weight[where] += w
+        first = span.stop
     return resident, coach, weight
 
 

@@ -111,7 +111,8 @@ class TimeGrid:
         return _busy(self.program)
 
     @cached_property
-    def _weekdays(self) -> npt.NDArray[np.int64]:
+    def weekdays(self) -> npt.NDArray[np.int64]:
+        """Weekday (Monday 0) of each day of the horizon."""
         return np.array([day.weekday() for day in self.days], dtype=np.int64)
 
     @cached_property
@@ -131,7 +132,7 @@ class TimeGrid:
         else:
             begin, end = (_minutes(t) for t in self.program.policy.workday)
             by_weekday[:5] = (slot_begin >= begin) & (slot_begin + SLOT_MINUTES <= end)
-        grid: BoolGrid = by_weekday[self._weekdays] & (self.starts >= 0)
+        grid: BoolGrid = by_weekday[self.weekdays] & (self.starts >= 0)
         return grid
 
     def busy(self, person_id: str) -> BoolGrid:

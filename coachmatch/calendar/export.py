@@ -152,6 +152,11 @@ def _event(
     return event
 
 
+def _title(program: Any, person_id: str) -> str:
+    """The name of one person's published calendar."""
+    return f"{_person(program, person_id)[0]}: coaching"
+
+
 def _calendar(name: str, zone: str, method: str | None) -> icalendar.Calendar:
     calendar = icalendar.Calendar()
     calendar.add("prodid", _prodid())
@@ -221,7 +226,7 @@ def calendar_for(
             rows = meetings.iloc[0:0]
         else:
             raise KeyError(f"unknown person {person_id!r}")
-        title = f"{_person(program, person_id)[0]}: coaching"
+        title = _title(program, person_id)
     calendar = _calendar(title, program.timezone, None)
     where = domain or program.calendar_domain
     for row in rows.to_dict("records"):
@@ -277,9 +282,8 @@ def calendars(
     out = {}
     for person in sorted(by_coach) + sorted(by_resident):
         rows = by_coach[person] if person in by_coach else by_resident[person]
-        title = f"{_person(program, person)[0]}: coaching"
         out[f"{PEOPLE}/{file_name(person, '.ics')}"] = _wrapped(
-            _calendar(title, program.timezone, None), [events[k] for k in rows]
+            _calendar(_title(program, person), program.timezone, None), [events[k] for k in rows]
         )
     out["program.ics"] = _wrapped(_calendar(program.name, program.timezone, None), events)
     return out

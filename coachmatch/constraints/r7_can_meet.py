@@ -158,7 +158,7 @@ class FreeTime:
         grid = TimeGrid.of(program)
         index = program.index
         n_days = len(grid.days)
-        weekday = np.array([d.weekday() for d in grid.days], dtype=np.int64)
+        weekday = grid.weekdays
         exists = _pack_slots(grid.starts >= 0)
         weekly = _weekly(program)
         n_res = len(index.resident_ids)

@@ -259,11 +259,9 @@ def _keep_everyone(problem: MatchingProblem) -> BoolArray:
     return mask
 
 
-def _at_least(problem: MatchingProblem, threshold: int | None) -> BoolArray:
+def _at_least(problem: MatchingProblem, threshold: int) -> BoolArray:
     """Arcs O2 leaves open at ``threshold``: those of residents who answered nothing,
     and every arc of at least that affinity."""
-    if threshold is None:
-        return np.ones(problem.n_arcs, dtype=bool)
     mask: BoolArray = (problem.affinity >= threshold) | ~problem.respondent[problem.resident]
     return mask
 
@@ -285,36 +283,27 @@ def _fairness(
     arcs reaches ``best``; a threshold that closes so many kept arcs that ``best`` is
     out of reach is rejected without a solve.
     """
-    zero = np.zeros(problem.n_arcs, dtype=np.int64)
-    networks: list[_Network] = []
+    kept = everyone is None
+    cost = -problem.kept.astype(np.int64) if kept else np.zeros(problem.n_arcs, dtype=np.int64)
+    built: list[_Network] = []  # on first use: often every threshold fails the count
 
-    def network(cost: IntArray) -> _Network:
-        if not networks:  # built on first use: often every threshold fails the count
-            networks.append(
+    def feasible(t: int) -> bool:
+        at_least = _at_least(problem, t)
+        if kept and int(problem.kept[at_least].sum()) < best:
+            return False  # too few kept arcs stay open to reach O1's optimum
+        if not built:
+            built.append(
                 _Network(problem, cost, unit_costs=False, unmatched_cost=0, unmatched_cap=unmatched)
             )
-        return networks[0]
-
-    if everyone is not None:
-        open_arcs = everyone
-
-        def feasible(t: int) -> bool:
-            net = network(zero)
-            net.open(open_arcs & _at_least(problem, t), closed_unmatched=problem.kept)
-            return net.solve() is not None
-    else:
-        kept_cost = -problem.kept.astype(np.int64)
-
-        def feasible(t: int) -> bool:
-            at_least = _at_least(problem, t)
-            if int(problem.kept[at_least].sum()) < best:
-                return False  # too few kept arcs stay open to reach O1's optimum
-            net = network(kept_cost)
+        net = built[0]
+        if everyone is None:
             net.open(at_least)
             return net.solve() == -best
+        net.open(everyone & at_least, closed_unmatched=problem.kept)
+        return net.solve() is not None
 
     threshold = _bisect_threshold(problem, feasible, low, high)
-    return threshold, networks[0].solves if networks else 0
+    return threshold, built[0].solves if built else 0
 
 
 def _bisect_threshold(

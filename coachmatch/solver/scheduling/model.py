@@ -454,26 +454,25 @@ def _search(
         finite = [s for s in scores if math.isfinite(s)]
         return len(scores) - len(finite), sum(finite)
 
-    def options(p: int, day: int) -> list[int]:
-        return _day_slots(task.pairs[p], day)
-
     def conflict(bans: tuple[frozenset[int], ...]) -> tuple[int, list[int]] | None:
         """The first day whose meetings do not fit, with a smallest group to blame."""
         by_day: dict[int, list[int]] = {}
         for p, banned in zip(loose, bans, strict=True):
             for day, _ in plan_of(p, banned)[1]:
                 by_day.setdefault(day, []).append(p)
-        for day in sorted(by_day):
-            members = by_day[day]
+        for day, members in sorted(by_day.items()):
             held = fixed_by_day.get(day, [])
-            if len(members) + len(held) < 2 or _fit_apart(
-                [options(p, day) for p in members], task.length, held
-            ):
+
+            def fit(group: list[int], day: int = day, held: list[int] = held) -> bool:
+                options = [_day_slots(task.pairs[q], day) for q in group]
+                return _fit_apart(options, task.length, held)
+
+            if len(members) + len(held) < 2 or fit(members):
                 continue
             group = list(members)
             for p in members:  # drop whoever is not needed for the clash
                 trial = [q for q in group if q != p]
-                if not _fit_apart([options(q, day) for q in trial], task.length, held):
+                if not fit(trial):
                     group = trial
             return day, group
         return None
