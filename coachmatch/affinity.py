@@ -169,7 +169,9 @@ def _encoded(
     return resident, coach, weight
 
 
-def affinity_matrix(program: Program, *, prefer: bool = True) -> npt.NDArray[np.int64]:
+def affinity_matrix(
+    program: Program, *, prefer: bool = True, compact: bool = False
+) -> npt.NDArray[np.int64]:
     """Affinity (0–100) of every resident with every coach, in the Program's row order.
 
     Every question is one block of one matrix product (:func:`_encoded`): a resident's
@@ -181,10 +183,13 @@ def affinity_matrix(program: Program, *, prefer: bool = True) -> npt.NDArray[np.
     prefer : bool, default True
         Add ``policy.prefer_bonus`` for ``prefer`` requests (capped at 100).
         Pairs listed in ``affinity.csv`` take the program's score before the bonus.
+    compact : bool, default False
+        Return uint8 (the scores fit) computed a block of residents at a time, so that
+        a pool of tens of millions of pairs never holds a float matrix of them all.
 
     Returns
     -------
-    numpy.ndarray of int64, shape (len(program.residents), len(program.coaches))
+    numpy.ndarray of int64 (uint8 when ``compact``), shape (residents, coaches)
         Rows and columns follow ``program.index.resident_ids`` and
         ``program.index.coach_ids`` (inactive people included).
 
@@ -195,10 +200,20 @@ def affinity_matrix(program: Program, *, prefer: bool = True) -> npt.NDArray[np.
     >>> matrix = affinity_matrix(program)
     >>> matrix.shape, int(matrix.min()) >= 0, int(matrix.max()) <= 100
     ((60, 20), True, True)
+    >>> bool((affinity_matrix(program, compact=True) == matrix).all())
+    True
     """
     index = program.index
     resident, coach, weight = _encoded(program)
-    matrix = _score(resident @ coach.T, weight)
+    matrix: npt.NDArray[np.int64]
+    if compact:
+        matrix = np.empty((len(resident), len(coach)), dtype=np.uint8)
+        step = max(1, _BLOCK_CELLS // max(len(coach), 1))
+        for lo in range(0, len(resident), step):
+            hi = lo + step
+            matrix[lo:hi] = _score(resident[lo:hi] @ coach.T, weight[lo:hi])
+    else:
+        matrix = _score(resident @ coach.T, weight)
     given = program.affinity
     if given:
         count = len(given)
@@ -209,8 +224,12 @@ def affinity_matrix(program: Program, *, prefer: bool = True) -> npt.NDArray[np.
         for request in program.requests:
             if request.kind == "prefer" and request.coach_id is not None:
                 r, c = index.resident[request.resident_id], index.coach[request.coach_id]
-                matrix[r, c] = min(100, matrix[r, c] + program.policy.prefer_bonus)
+                matrix[r, c] = min(100, int(matrix[r, c]) + program.policy.prefer_bonus)
     return matrix
+
+
+#: cells of a block of the compact affinity matrix (float64: 32 MB, reused memory)
+_BLOCK_CELLS = 1 << 22
 
 
 @dataclass(frozen=True)

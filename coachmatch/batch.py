@@ -34,6 +34,7 @@ when asked for.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -763,6 +764,7 @@ def _manifest(
             "bound": {k: v if math.isfinite(v) else None for k, v in matching.bound.items()},
             "pairs": len(matching.pairs),
             "unmatched": len(matching.unmatched),
+            "proof": None if matching.proof is None else dataclasses.asdict(matching.proof),
         },
         "schedule": {
             "status": plan.status,

@@ -14,10 +14,35 @@ from coachmatch.affinity import explain_affinity
 from coachmatch.constraints import exclusions
 from coachmatch.models import Program
 
-__all__ = ["LEVELS", "Matching", "Schedule"]
+__all__ = ["LEVELS", "Matching", "PruningProof", "Schedule"]
 
 #: objective levels of SPEC §4, in priority order
 LEVELS = ("continuity", "min_affinity", "total_affinity", "sum_sq_caseload")
+
+
+@dataclass(frozen=True)
+class PruningProof:
+    """How an exact solve on a pruned arc set was proven optimal on all arcs.
+
+    Attributes
+    ----------
+    arcs : int
+        Allowed pairs open to the solve (the full problem).
+    solved_on : int
+        Pairs in the pruned network of the solve that was proven.
+    k : int
+        Each resident's and each coach's best pairs kept at that solve.
+    attempts : int
+        Pruned solves run (an infeasible or unproven one grows the set).
+    checked : int
+        Pairs left out whose reduced cost the proof checked (all non-negative).
+    """
+
+    arcs: int
+    solved_on: int
+    k: int
+    attempts: int
+    checked: int
 
 
 @dataclass(frozen=True)
@@ -61,6 +86,10 @@ class Matching:
         ``min_affinity`` (O2) is the smallest affinity among them.
     as_of : datetime.date or None
         A re-plan's date, from which R7 judged the pairs.
+    proof : PruningProof or None
+        When the flow path solved on a pruned set of pairs (large pools): how many, and
+        that reduced costs proved the answer optimal on every allowed pair; None when
+        it solved on all of them.
     """
 
     program: Program = field(repr=False)
@@ -80,6 +109,7 @@ class Matching:
     )
     respondents: int = 0
     as_of: date | None = None
+    proof: PruningProof | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The pairs (a copy)."""
@@ -101,7 +131,7 @@ class Matching:
         loads = self.caseloads["caseload"]
         facts = [
             ("status", self.status + self._bounds()),
-            ("method", f"{self.method}, {self.runtime:.2f} s"),
+            ("method", f"{self.method}, {self.runtime:.2f} s" + self._proof()),
             (
                 "matched",
                 f"{n} residents with {int((loads > 0).sum())} of {len(loads)} coaches"
@@ -139,6 +169,14 @@ class Matching:
             if silent:
                 low += f" ({silent} answered none)"
         return f"{low}, mean {mean}, total {self.levels['total_affinity']}"
+
+    def _proof(self) -> str:
+        if self.proof is None:
+            return ""
+        return (
+            f"; solved on {self.proof.solved_on:,} of {self.proof.arcs:,} allowed pairs, "
+            "proven optimal on all of them by reduced costs"
+        )
 
     def _bounds(self) -> str:
         """``" (total_affinity <= 187400; min_affinity not proven)"``, or ``""``."""

@@ -28,6 +28,11 @@ still holds, by bisection over the affinities above the solution's own smallest 
 are min-cost or, with everyone kept, feasibility solves). Only when that threshold is
 above the first solution's smallest affinity does the O1/O3/O4 solve run again, on
 the arcs at or above it: otherwise the first solution is already the best there.
+
+On large problems (:data:`PRUNE_MIN_ARCS` open pairs and more) that O1/O3/O4 solve
+runs on each resident's and each coach's few best pairs (and the kept ones) and is then
+proven optimal on every open pair by reduced costs, growing the pruned set until the
+proof holds (:mod:`coachmatch.solver.pruning`); the result carries the proof.
 """
 
 from __future__ import annotations
@@ -35,12 +40,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
 from coachmatch.solver.problem import BoolArray, IntArray, MatchingProblem
+from coachmatch.solver.pruning import PruningProof, potentials, top_arcs
 
 __all__ = ["FlowResult", "solve_flow"]
 
@@ -48,15 +55,25 @@ log = logging.getLogger("coachmatch")
 
 S, T, U = 0, 1, 2
 
+PRUNE_K = 8
+"""Each side's best pairs a pruned solve starts from (``prune="auto"``)."""
+PRUNE_MIN_ARCS = 100_000
+"""Open pairs from which ``prune="auto"`` prunes (below, one solve on all is quick)."""
+
 
 @dataclass(frozen=True)
 class FlowResult:
-    """The optimal assignment (coach position per resident, -1 unmatched) and levels."""
+    """The optimal assignment (coach position per resident, -1 unmatched) and levels;
+    ``proof`` says how a solve on pruned arcs was proven optimal (None: all arcs);
+    ``kept_everyone``: O1 was settled by keeping every resident who can keep their
+    coach (their other arcs closed) rather than by its weight in the costs."""
 
     assignment: IntArray
     unmatched: int
     threshold: int | None
     solves: int
+    proof: PruningProof | None = None
+    kept_everyone: bool = False
 
 
 class _Network:
@@ -70,75 +87,119 @@ class _Network:
         unit_costs: bool,
         unmatched_cost: int,
         unmatched_cap: int,
+        subset: IntArray | None = None,
+        artificial: int = 0,
     ) -> None:
+        """``arc_cost`` is per problem arc; ``subset`` (arc numbers) limits the pair arcs
+        in the network to those (a pruned solve); default every arc. ``artificial`` > 0
+        adds a node A that every resident may reach at that cost and that may stand in
+        for T and for the coaches' minimum loads: a pruned network stays feasible, and a
+        flow through A says that arcs are missing."""
         self.problem = problem
         n_r, n_c = problem.n_residents, problem.n_coaches
         first_r, first_c = 3, 3 + n_r
+        self.first_r, self.first_c = first_r, first_c
+        self.subset = np.arange(problem.n_arcs) if subset is None else subset
         flow = min_cost_flow.SimpleMinCostFlow()
+        # every arc's tail, head and cost in the order added (OR-Tools numbers arcs so)
+        tails: list[IntArray] = []
+        heads: list[IntArray] = []
+        costs: list[IntArray] = []
+        capacities: list[IntArray] = []
+
+        def add(tail: IntArray, head: IntArray, cap: IntArray, cost: IntArray) -> IntArray:
+            capacities.append(cap)
+            tails.append(tail)
+            heads.append(head)
+            costs.append(cost)
+            arcs: IntArray = flow.add_arcs_with_capacity_and_unit_cost(tail, head, cap, cost)
+            return arcs
+
         res = np.arange(n_r, dtype=np.int64)
-        flow.add_arcs_with_capacity_and_unit_cost(
-            np.full(n_r, S),
-            first_r + res,
-            np.ones(n_r, dtype=np.int64),
-            np.zeros(n_r, dtype=np.int64),
-        )
-        self.pair_arcs = flow.add_arcs_with_capacity_and_unit_cost(
-            first_r + problem.resident,
-            first_c + problem.coach,
-            np.ones(problem.n_arcs, dtype=np.int64),
-            arc_cost,
+        add(np.full(n_r, S), first_r + res, np.ones(n_r, dtype=np.int64), np.zeros(n_r, np.int64))
+        self.pair_arcs = add(
+            first_r + problem.resident[self.subset],
+            first_c + problem.coach[self.subset],
+            np.ones(len(self.subset), dtype=np.int64),
+            arc_cost[self.subset],
         )
         self.unmatched_arcs: IntArray | None = None
         if problem.allow_unmatched:
             # a resident with a require request must get that coach: no way out for them
             free = np.setdiff1d(res, np.fromiter(problem.required, dtype=np.int64))
             self.unmatched_residents = free
-            self.unmatched_arcs = flow.add_arcs_with_capacity_and_unit_cost(
+            self.unmatched_arcs = add(
                 first_r + free,
                 np.full(len(free), U),
                 np.ones(len(free), dtype=np.int64),
                 np.full(len(free), unmatched_cost, dtype=np.int64),
             )
-            flow.add_arc_with_capacity_and_unit_cost(U, T, unmatched_cap, 0)
-        tails, caps, costs = [], [], []
+            add(np.array([U]), np.array([T]), np.array([unmatched_cap]), np.zeros(1, np.int64))
+        coach_tails, caps, unit = [], [], []
         for c in range(n_c):
             low, high = int(problem.min_load[c]), int(problem.capacity[c])
             if high <= low:
                 continue
             if unit_costs:
                 for k in range(low + 1, high + 1):
-                    tails.append(first_c + c)
+                    coach_tails.append(first_c + c)
                     caps.append(1)
-                    costs.append(2 * k - 1)
+                    unit.append(2 * k - 1)
             else:
-                tails.append(first_c + c)
+                coach_tails.append(first_c + c)
                 caps.append(high - low)
-                costs.append(0)
-        if tails:
-            flow.add_arcs_with_capacity_and_unit_cost(
-                np.array(tails, dtype=np.int64),
-                np.full(len(tails), T),
+                unit.append(0)
+        if coach_tails:
+            add(
+                np.array(coach_tails, dtype=np.int64),
+                np.full(len(coach_tails), T),
                 np.array(caps, dtype=np.int64),
-                np.array(costs, dtype=np.int64),
+                np.array(unit, dtype=np.int64),
             )
-        supplies = np.zeros(3 + n_r + n_c, dtype=np.int64)
+        n_nodes = 3 + n_r + n_c
+        self.artificial_arcs: IntArray | None = None
+        if artificial:
+            a = n_nodes
+            n_nodes += 1
+            self.artificial_arcs = add(
+                first_r + res,
+                np.full(n_r, a),
+                np.ones(n_r, dtype=np.int64),
+                np.full(n_r, artificial, dtype=np.int64),
+            )
+            loaded = np.flatnonzero(problem.min_load > 0)
+            add(
+                np.full(len(loaded) + 1, a),
+                np.r_[first_c + loaded, T],
+                np.r_[problem.min_load[loaded], n_r],
+                np.zeros(len(loaded) + 1, dtype=np.int64),
+            )
+        self.tails = np.concatenate(tails)
+        self.heads = np.concatenate(heads)
+        self.costs = np.concatenate(costs)
+        self.caps = np.concatenate(capacities)
+        supplies = np.zeros(n_nodes, dtype=np.int64)
         supplies[S] = n_r
-        supplies[first_c:] = -problem.min_load
+        supplies[first_c : first_c + n_c] = -problem.min_load
         supplies[T] = -(n_r - int(problem.min_load.sum()))
         flow.set_nodes_supplies(np.arange(len(supplies)), supplies)
+        self.n_nodes = len(supplies)
         self.flow = flow
         self.solves = 0
 
     def open(self, arcs: BoolArray, *, closed_unmatched: BoolArray | None = None) -> None:
-        """Open exactly the pair arcs in ``arcs``; with ``closed_unmatched`` (a mask over
+        """Open exactly the pair arcs in ``arcs`` (a mask over the problem's arcs; those
+        outside the network's subset stay out); with ``closed_unmatched`` (a mask over
         arcs), the residents of those arcs lose their way to U (they must be matched)."""
-        self.flow.set_arc_capacities(self.pair_arcs, arcs.astype(np.int64))
+        self.caps[self.pair_arcs] = arcs[self.subset]
+        self.flow.set_arc_capacities(self.pair_arcs, self.caps[self.pair_arcs])
         if self.unmatched_arcs is not None:
             caps = np.ones(len(self.unmatched_residents), dtype=np.int64)
             if closed_unmatched is not None:
                 must = np.zeros(self.problem.n_residents, dtype=bool)
                 must[self.problem.resident[closed_unmatched]] = True
                 caps[must[self.unmatched_residents]] = 0
+            self.caps[self.unmatched_arcs] = caps
             self.flow.set_arc_capacities(self.unmatched_arcs, caps)
 
     def solve(self) -> int | None:
@@ -151,17 +212,47 @@ class _Network:
             return None
         raise RuntimeError(f"min-cost flow failed with status {status}")
 
+    def used(self) -> BoolArray:
+        """The problem's arcs that carry flow (a mask over all arcs)."""
+        out = np.zeros(self.problem.n_arcs, dtype=bool)
+        out[self.subset] = self.flow.flows(self.pair_arcs) > 0
+        return out
+
     def assignment(self) -> IntArray:
-        used = self.flow.flows(self.pair_arcs) > 0
+        used = self.used()
         out = np.full(self.problem.n_residents, -1, dtype=np.int64)
         out[self.problem.resident[used]] = self.problem.coach[used]
         return out
 
+    def potentials(self) -> IntArray | None:
+        """Node potentials proving the solved flow optimal (reduced costs of every
+        residual arc non-negative), from its residual graph; see :mod:`.pruning`."""
+        flows = self.flow.flows(np.arange(len(self.tails)))
+        forward = flows < self.caps
+        backward = flows > 0
+        return potentials(
+            self.n_nodes,
+            np.concatenate([self.tails[forward], self.heads[backward]]),
+            np.concatenate([self.heads[forward], self.tails[backward]]),
+            np.concatenate([self.costs[forward], -self.costs[backward]]),
+        )
+
 
 def solve_flow(
-    problem: MatchingProblem, progress: Callable[[str], None] | None = None
+    problem: MatchingProblem,
+    progress: Callable[[str], None] | None = None,
+    *,
+    prune: int | Literal["auto"] | None = "auto",
+    inspect: Callable[[_Network, int | None], None] | None = None,
 ) -> FlowResult | None:
     """Solve every level exactly by min-cost flow; None when R1-R6 cannot all hold.
+
+    ``prune``: the O1/O3/O4 solve runs on each resident's and coach's ``prune`` best
+    pairs and is proven optimal on all pairs by reduced costs (:mod:`.pruning`);
+    ``"auto"``: 8, when at least :data:`PRUNE_MIN_ARCS` pairs are open; None: never.
+    ``inspect`` (with ``prune=None``) sees each O1/O3/O4 network right after it is
+    solved, with the fairness threshold it was solved at (None: none applied); the
+    pool path (:mod:`.pool`) takes its node potentials there to price every pair.
 
     Examples
     --------
@@ -214,11 +305,16 @@ def solve_flow(
     if everyone is None:
         final_cost += kept_cost * w1
     closed = problem.kept if everyone is not None else None
-    net = _Network(problem, final_cost, unit_costs=True, unmatched_cost=0, unmatched_cap=unmatched)
-    net.open(open_arcs, closed_unmatched=closed)
-    if net.solve() is None:
+    final = _Final(problem, final_cost, closed, unmatched, prune, inspect)
+    used = final.solve(open_arcs)
+    if used is None:
         return None
-    used = net.flow.flows(net.pair_arcs) > 0
+    if final.proof is not None:
+        proof = final.proof
+        note(
+            f"solved on {proof.solved_on} of {proof.arcs} allowed pairs, proven optimal "
+            f"on all of them by reduced costs ({proof.attempts} pruned solve(s))"
+        )
 
     # O2: the largest affinity threshold at which O1's optimum still holds; when it is
     # above the solution's own smallest affinity, the final solve runs again on the
@@ -235,13 +331,125 @@ def solve_flow(
             threshold, tests = _fairness(problem, everyone, unmatched, best, low, high)
             solves += tests
             if threshold > low:
-                net.open(open_arcs & _at_least(problem, threshold), closed_unmatched=closed)
-                if net.solve() is None:  # pragma: no cover - the threshold was feasible
+                used = final.solve(open_arcs & _at_least(problem, threshold), threshold)
+                if used is None:  # pragma: no cover - the threshold was feasible
                     raise RuntimeError("the fairness threshold found is not feasible")
         note(f"fairness: smallest affinity {threshold}")
-    solves += net.solves
+    solves += final.solves
     log.debug("flow path: %d solves", solves)
-    return FlowResult(net.assignment(), unmatched, threshold, solves)
+    assignment = np.full(problem.n_residents, -1, dtype=np.int64)
+    assignment[problem.resident[used]] = problem.coach[used]
+    return FlowResult(
+        assignment, unmatched, threshold, solves, final.proof, kept_everyone=everyone is not None
+    )
+
+
+class _Final:
+    """The O1/O3/O4 solve, on every open arc or on a pruned set proven by reduced costs.
+
+    ``prune``: each side's best pairs to keep (``k``), ``"auto"`` (8, on problems
+    with at least :data:`PRUNE_MIN_ARCS` open arcs) or None (never prune).
+    """
+
+    def __init__(
+        self,
+        problem: MatchingProblem,
+        cost: IntArray,
+        closed: BoolArray | None,
+        unmatched: int,
+        prune: int | Literal["auto"] | None,
+        inspect: Callable[[_Network, int | None], None] | None = None,
+    ) -> None:
+        self.problem = problem
+        self.inspect = inspect
+        self.cost = cost
+        self.closed = closed
+        self.unmatched = unmatched
+        self.prune = prune
+        self.full: _Network | None = None
+        self.solves = 0
+        self.proof: PruningProof | None = None
+
+    def _network(self, subset: IntArray | None, artificial: int = 0) -> _Network:
+        return _Network(
+            self.problem,
+            self.cost,
+            unit_costs=True,
+            unmatched_cost=0,
+            unmatched_cap=self.unmatched,
+            subset=subset,
+            artificial=artificial,
+        )
+
+    def solve(self, open_arcs: BoolArray, threshold: int | None = None) -> BoolArray | None:
+        """The arcs used by an optimal flow on ``open_arcs`` (those at ``threshold`` and
+        above, for respondents); None when none exists."""
+        n_open = int(open_arcs.sum())
+        k = PRUNE_K if self.prune == "auto" else self.prune
+        if k is not None and (self.prune != "auto" or n_open >= PRUNE_MIN_ARCS):
+            # "auto" prunes only while the pruned set stays small; an explicit k always
+            most = n_open // 2 if self.prune == "auto" else n_open - 1
+            used = self._pruned(open_arcs, max(int(k), 1), most)
+            if used is not None:
+                return used
+        # the whole open arc set: one network, built once, reopened per call
+        self.proof = None
+        if self.full is None:
+            self.full = self._network(None)
+        self.full.open(open_arcs, closed_unmatched=self.closed)
+        self.solves += 1
+        if self.full.solve() is None:
+            return None
+        if self.inspect is not None:
+            self.inspect(self.full, threshold)
+        return self.full.used()
+
+    def _pruned(self, open_arcs: BoolArray, k: int, most: int) -> BoolArray | None:
+        """Solve on each side's ``k`` best open arcs (and the kept ones), adding the arcs
+        whose reduced cost is negative until none is: then the flow is optimal on every
+        open arc. None when the set would hold more than ``most`` arcs, or when the
+        proven optimum still needs the artificial node (the full solve decides then)."""
+        problem = self.problem
+        value = problem.affinity.clip(0, None)
+        # dearer than any one pair's or unit's cost, so paths through A are a last resort
+        big = 4 * (int(np.abs(self.cost).max(initial=0)) + 2 * int(problem.capacity.max(initial=0)))
+        chosen = open_arcs & problem.kept
+        chosen |= top_arcs(problem.resident, value, k, open_arcs)
+        chosen |= top_arcs(problem.coach, value, k, open_arcs)
+        attempts = 0
+        while int(chosen.sum()) <= most:
+            subset = np.flatnonzero(chosen)
+            net = self._network(subset, artificial=big + 1)
+            net.open(open_arcs, closed_unmatched=self.closed)
+            attempts += 1
+            self.solves += 1
+            if net.solve() is None:  # pragma: no cover - A keeps it feasible
+                return None
+            pi = net.potentials()
+            if pi is None:  # pragma: no cover - an optimal flow has no negative cycle
+                raise RuntimeError("the pruned flow's residual graph has a negative cycle")
+            rest = np.flatnonzero(open_arcs & ~chosen)
+            reduced = (
+                self.cost[rest]
+                + pi[net.first_r + problem.resident[rest]]
+                - pi[net.first_c + problem.coach[rest]]
+            )
+            wrong = rest[reduced < 0]
+            if len(wrong) == 0:
+                assert net.artificial_arcs is not None
+                if net.flow.flows(net.artificial_arcs).any():
+                    return None  # optimal with A: only the full network can tell
+                self.proof = PruningProof(
+                    arcs=len(subset) + len(rest),
+                    solved_on=len(subset),
+                    k=k,
+                    attempts=attempts,
+                    checked=len(rest),
+                )
+                return net.used()
+            log.debug("pruned solve: %d arcs left out have negative reduced cost", len(wrong))
+            chosen[wrong] = True
+        return None
 
 
 def _over_capacity(problem: MatchingProblem) -> bool:

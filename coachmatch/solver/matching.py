@@ -20,7 +20,9 @@ from coachmatch.results import LEVELS, Matching
 from coachmatch.solver.cpsat import solve_cpsat
 from coachmatch.solver.diagnosis import diagnose, quick_checks, unmatched_reason
 from coachmatch.solver.flow import solve_flow
+from coachmatch.solver.pool import POOL_CELLS, Pool, build_pool, solve_pool
 from coachmatch.solver.problem import IntArray, MatchingProblem, build_problem
+from coachmatch.solver.pruning import PruningProof
 
 __all__ = ["match", "restate"]
 
@@ -90,25 +92,44 @@ def match(
         if progress is not None:
             progress(message)
 
-    problem = build_problem(program, allow_unmatched=allow_unmatched, as_of=as_of)
-    reasons = quick_checks(problem)
-    if reasons:
-        raise InfeasibleError(reasons)
     chosen = "flow" if method == "auto" and _is_flow_shaped(program) else method
     if chosen == "auto":
         chosen = "cpsat"
+    index = program.index
+    cells = int(index.active_residents.sum()) * int(index.active_coaches.sum())
+    pooled = chosen == "flow" and not allow_unmatched and cells >= POOL_CELLS
+    pool: Pool | None = None
+    if pooled:
+        # a very large pool: candidate pairs only, every decision proven on all pairs
+        problem, pool = build_pool(program, as_of=as_of)
+    else:
+        problem = build_problem(program, allow_unmatched=allow_unmatched, as_of=as_of)
+    reasons = quick_checks(problem)
+    if reasons:
+        raise InfeasibleError(reasons)
     note(
         f"matching {problem.n_residents} residents with {problem.n_coaches} coaches "
-        f"({problem.n_arcs} allowed pairs) by {chosen}"
+        + (
+            f"({problem.n_arcs} allowed pairs)"
+            if pool is None
+            else f"({pool.pairs} allowed pairs, {problem.n_arcs} candidates to start)"
+        )
+        + f" by {chosen}"
     )
     bound: dict[str, float] = {}
     optimal = True
+    proof: PruningProof | None = None
     assignment: IntArray
-    if chosen == "flow":
+    if chosen == "flow" and pool is not None:
+        problem, pooled_flow = solve_pool(problem, pool, note)
+        if pooled_flow is None:
+            raise InfeasibleError(_pool_reasons(problem, pool))
+        assignment, proof = pooled_flow.assignment, pooled_flow.proof
+    elif chosen == "flow":
         flow = solve_flow(problem, note)
         if flow is None:
             raise InfeasibleError(_fallback_reasons(problem))
-        assignment = flow.assignment
+        assignment, proof = flow.assignment, flow.proof
     elif chosen == "cpsat":
         hint = solve_flow(problem) if _is_flow_shaped(program) else None
         result = solve_cpsat(problem, None if hint is None else hint.assignment, progress=note)
@@ -117,7 +138,8 @@ def match(
         assignment, optimal, bound = result.assignment, result.optimal, result.bounds
     else:
         raise ValueError(f"method must be 'auto', 'flow' or 'cpsat', got {method!r}")
-    matching = _result(problem, assignment, chosen, optimal, bound, time.perf_counter() - started)
+    runtime = time.perf_counter() - started
+    matching = _result(problem, assignment, chosen, optimal, bound, runtime, proof)
     note(f"matched: {matching.levels}")
     return matching
 
@@ -160,6 +182,7 @@ def restate(matching: Matching, program: Program, *, method: str | None = None) 
         matching.status == "optimal",
         dict(matching.bound),
         matching.runtime,
+        matching.proof,
     )
 
 
@@ -176,6 +199,19 @@ def _fallback_reasons(problem: MatchingProblem) -> list[str]:
     ]
 
 
+def _pool_reasons(problem: MatchingProblem, pool: Pool) -> list[str]:
+    """Reasons for a pool proven infeasible: the loads in numbers (the min-cut analysis
+    needs every pair as an arc, which a pool this size does not build)."""
+    return [
+        f"no assignment of the {problem.n_residents} active residents to the "
+        f"{problem.n_coaches} active coaches meets every rule: {pool.pairs} pairs are "
+        f"allowed, {int(problem.capacity.sum())} places exist and "
+        f"{int(problem.min_load.sum())} must be filled by minimum loads; look for groups "
+        "of residents whose only allowed coaches are few (coachmatch.constraints.exclusions "
+        "names the rules that exclude a pair)"
+    ]
+
+
 def _result(
     problem: MatchingProblem,
     assignment: IntArray,
@@ -183,6 +219,7 @@ def _result(
     optimal: bool,
     bound: dict[str, float],
     runtime: float,
+    proof: PruningProof | None = None,
 ) -> Matching:
     program = problem.program
     policy = program.policy
@@ -191,7 +228,7 @@ def _result(
     cols = problem.coaches[assignment[matched]]
     residents = [program.residents[int(r)] for r in rows]
     coach_ids = [program.coaches[int(c)].coach_id for c in cols]
-    affinity = problem.matrix[rows, cols]
+    affinity = problem.matrix[rows, cols].astype(np.int64)
     moving = changing(program)
     kept = [
         r.current_coach_id == c and r.resident_id not in moving
@@ -269,6 +306,7 @@ def _result(
         cannot_meet=cannot_meet,
         respondents=int(problem.respondent.sum()),
         as_of=problem.as_of,
+        proof=proof,
     )
 
 

@@ -1,0 +1,272 @@
+"""The pruned solve and the pool path (issue 13, item 7): solved on a few arcs, proven
+on all of them.
+
+Their answers must reach exactly the levels of the solve on every arc, whatever the
+program (infeasible ones included); the two pieces the proofs rest on, the potentials
+and the top-k selection, are checked against brute force.
+"""
+
+from __future__ import annotations
+
+import warnings
+from unittest import mock
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from coachmatch import InfeasibleError, Program, ProgramWarning, audit, match
+from coachmatch.datasets import synthetic
+from coachmatch.solver import flow
+from coachmatch.solver import matching as matching_module
+from coachmatch.solver import pool as pool_module
+from coachmatch.solver.flow import FlowResult, solve_flow
+from coachmatch.solver.problem import MatchingProblem, build_problem
+from coachmatch.solver.pruning import potentials, top_arcs
+from tests.strategies import programs
+from tests.test_matching import scored_pools
+
+
+def levels(problem: MatchingProblem, result: FlowResult) -> tuple[int, ...]:
+    """The four levels of an assignment, as the solver's arcs measure them."""
+    made = np.zeros(problem.n_arcs, dtype=bool)
+    position = {
+        (int(r), int(c)): k
+        for k, (r, c) in enumerate(zip(problem.resident, problem.coach, strict=True))
+    }
+    for r, c in enumerate(result.assignment.tolist()):
+        if c >= 0:
+            made[position[(r, c)]] = True
+    load = np.bincount(problem.coach[made], minlength=problem.n_coaches)
+    counted = made & problem.respondent[problem.resident]
+    smallest = int(problem.affinity[counted].min()) if counted.any() else -1
+    return (
+        result.unmatched,
+        int(problem.kept[made].sum()),
+        smallest if problem.fair else 0,
+        int(problem.affinity[made].sum()),
+        -int((load**2).sum()),
+    )
+
+
+def varied(program: Program, data: st.DataObject) -> Program:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ProgramWarning)
+        return program.with_policy(
+            keep_current=data.draw(st.booleans()),
+            fairness=data.draw(st.sampled_from(["maxmin", "total"])),
+            min_caseload=data.draw(st.sampled_from([0, 0, 0, 1])),
+        )
+
+
+@st.composite
+def pools(draw: st.DrawFn) -> Program:
+    """Realistic pools (synthetic programs) of random size, caps and policy: mostly
+    feasible, with current coaches, survey answers, requests and minimum loads."""
+    residents = draw(st.integers(4, 60))
+    n_programs = draw(st.sampled_from([1, 1, 2]))
+    program = synthetic(
+        None,
+        residents=residents,
+        coaches=draw(st.integers(max(n_programs, residents // 3), residents // 2 + 2)),
+        sites=draw(st.integers(1, 4)),
+        programs=n_programs,
+        seed=draw(st.integers(0, 10**6)),
+    )
+    caps = draw(st.none() | st.integers(3, 6))
+    if caps is not None:
+        program = program.with_caps(caps)
+    if draw(st.booleans()):
+        program = program.with_min_loads(draw(st.integers(0, 1)))
+    # small pools of coaches who supervise everyone are mostly infeasible under R2
+    return program.with_policy(
+        no_supervisor=draw(st.sampled_from([True, False, False])),
+        not_own_decision=draw(st.sampled_from(["forbid", "off"])),
+    )
+
+
+def assert_same_levels(problem: MatchingProblem, k: int) -> None:
+    full = solve_flow(problem, prune=None)
+    pruned = solve_flow(problem, prune=k)
+    if full is None:
+        event("infeasible")
+        assert pruned is None
+        return
+    assert pruned is not None
+    assert full.proof is None
+    if pruned.proof is not None:
+        event(f"proven on a pruned set ({min(pruned.proof.attempts, 3)}+ solves)")
+        proof = pruned.proof
+        assert proof.solved_on < proof.arcs
+        assert proof.checked == proof.arcs - proof.solved_on
+    else:
+        event("the full solve decided")
+    assert levels(problem, pruned) == levels(problem, full)
+    assert pruned.threshold == full.threshold
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pools(), st.data())
+def test_pruned_solve_equals_full_solve_on_pools(program: Program, data: st.DataObject) -> None:
+    try:
+        program = varied(program, data)
+    except ValueError:
+        return  # a min_load above a cap: not a program
+    problem = build_problem(program, allow_unmatched=data.draw(st.booleans()))
+    assert_same_levels(problem, data.draw(st.integers(1, 4)))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs(max_residents=12, max_coaches=6), st.data())
+def test_pruned_solve_equals_full_solve(program: Program, data: st.DataObject) -> None:
+    try:
+        program = varied(program, data)
+    except ValueError:
+        return  # a min_load above a cap: not a program
+    problem = build_problem(program, allow_unmatched=data.draw(st.booleans()))
+    assert_same_levels(problem, data.draw(st.integers(1, 3)))
+
+
+def assert_pool_path_agrees(program: Program, k: int, per_resident: int) -> None:
+    """match() through the pool path (candidates, every decision priced on all pairs)
+    reaches the levels of the arc path, or both find no matching."""
+    try:
+        expected = match(program)
+    except InfeasibleError:
+        event("infeasible")
+        with mock.patch.object(matching_module, "POOL_CELLS", 0), pytest.raises(InfeasibleError):
+            match(program)
+        return
+    with (
+        mock.patch.object(matching_module, "POOL_CELLS", 0),
+        mock.patch.object(pool_module, "POOL_K", k),
+        mock.patch.object(pool_module, "_PER_RESIDENT", per_resident),
+    ):
+        pooled = match(program)
+    assert pooled.proof is not None
+    event(f"pool proven in {min(pooled.proof.attempts, 4)}+ rounds")
+    assert pooled.proof.arcs == build_problem(program).n_arcs
+    assert audit(program, pooled.pairs) == []
+    # the levels the policy optimizes (others, e.g. continuity when keep_current is
+    # off, may differ between optima)
+    assert pooled.optimized == expected.optimized
+    assert {k: pooled.levels[k] for k in pooled.optimized} == {
+        k: expected.levels[k] for k in expected.optimized
+    }
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pools(), st.data())
+def test_pool_path_equals_the_arc_path_on_pools(program: Program, data: st.DataObject) -> None:
+    try:
+        program = varied(program, data)
+    except ValueError:
+        return
+    assert_pool_path_agrees(program, data.draw(st.integers(1, 3)), data.draw(st.integers(1, 4)))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs(max_residents=12, max_coaches=6), st.data())
+def test_pool_path_equals_the_arc_path(program: Program, data: st.DataObject) -> None:
+    try:
+        program = varied(program, data)
+    except ValueError:
+        return
+    assert_pool_path_agrees(program, data.draw(st.integers(1, 3)), data.draw(st.integers(1, 4)))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scored_pools(), st.integers(1, 2), st.integers(1, 3))
+def test_pool_path_climbs_the_fairness_threshold_as_the_arc_path(
+    program: Program, k: int, per_resident: int
+) -> None:
+    """Every pair scored: O2's threshold climbs, so the proof that the next threshold
+    fails (a priced flow at it) is exercised."""
+    assert_pool_path_agrees(program, k, per_resident)
+
+
+def test_medium_program_is_proven_on_a_pruned_set() -> None:
+    program = synthetic("medium")
+    problem = build_problem(program)
+    with mock.patch.object(flow, "PRUNE_MIN_ARCS", 0), mock.patch.object(flow, "PRUNE_K", 2):
+        pruned = match(program)
+    assert pruned.proof is not None
+    assert pruned.proof.solved_on < pruned.proof.arcs // 2
+    assert audit(program, pruned.pairs) == []
+    full = solve_flow(problem, prune=None)
+    assert full is not None and full.proof is None
+    assert pruned.levels == match(program).levels  # medium is below PRUNE_MIN_ARCS
+    assert "proven optimal on all of them by reduced costs" in str(pruned)
+
+
+def test_pruned_match_is_audited_and_deterministic() -> None:
+    program = synthetic("small", seed=3)
+    with mock.patch.object(flow, "PRUNE_MIN_ARCS", 0), mock.patch.object(flow, "PRUNE_K", 1):
+        first, second = match(program), match(program)
+        try:
+            unmatched = match(program.with_caps(2), allow_unmatched=True)
+        except InfeasibleError:  # pragma: no cover - the program has room for that
+            pytest.fail("allow_unmatched never raises for capacity")
+    assert first.pairs.equals(second.pairs)
+    assert audit(program, first.pairs) == []
+    assert unmatched.proof is not None and len(unmatched.unmatched) > 0
+    assert audit(program.with_caps(2), unmatched.pairs, allow_unmatched=True) == []
+
+
+@st.composite
+def graphs(draw: st.DrawFn) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """A random digraph; with ``cyclic``, a negative cycle is planted in it."""
+    n = draw(st.integers(2, 12))
+    m = draw(st.integers(0, 40))
+    node = st.integers(0, n - 1)
+    tail = np.array(draw(st.lists(node, min_size=m, max_size=m)), dtype=np.int64)
+    head = np.array(draw(st.lists(node, min_size=m, max_size=m)), dtype=np.int64)
+    base = np.array(draw(st.lists(st.integers(0, 50), min_size=m, max_size=m)), dtype=np.int64)
+    shift = np.array(draw(st.lists(st.integers(-(10**9), 10**9), min_size=n, max_size=n)))
+    # no negative cycle: every cycle costs what its base costs do (>= 0)
+    cost = base + shift[head] - shift[tail]
+    cyclic = draw(st.booleans())
+    if cyclic:
+        cycle = draw(st.permutations(range(n)).map(lambda p: p[: max(2, len(p) // 2)]))
+        loop = np.array([*cycle, cycle[0]])
+        tail = np.r_[tail, loop[:-1]]
+        head = np.r_[head, loop[1:]]
+        steps = np.full(len(cycle), 3, dtype=np.int64)
+        steps[0] = -3 * len(cycle) - draw(st.integers(1, 5))  # the loop sums below 0
+        cost = np.r_[cost, steps + shift[loop[1:]] - shift[loop[:-1]]]
+    return n, tail, head, cost, cyclic
+
+
+@settings(max_examples=300, deadline=None)
+@given(graphs())
+def test_potentials_prove_exactly_when_no_negative_cycle(
+    graph: tuple[int, np.ndarray, np.ndarray, np.ndarray, bool],
+) -> None:
+    n, tail, head, cost, cyclic = graph
+    pi = potentials(n, tail, head, cost)
+    if cyclic:
+        assert pi is None
+    else:
+        assert pi is not None
+        assert (cost + pi[tail] - pi[head] >= 0).all()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 4), st.integers(0, 12), st.booleans()), max_size=40),
+    st.integers(1, 5),
+)
+def test_top_arcs_keeps_each_groups_k_best(arcs: list[tuple[int, int, bool]], k: int) -> None:
+    group = np.array([a[0] for a in arcs], dtype=np.int64)
+    value = np.array([a[1] for a in arcs], dtype=np.int64)
+    among = np.array([a[2] for a in arcs], dtype=bool)
+    chosen = top_arcs(group, value, k, among)
+    assert not (chosen & ~among).any()
+    for g in set(group.tolist()):
+        mine = (group == g) & among
+        picked = value[mine & chosen]
+        assert len(picked) == min(k, int(mine.sum()))
+        left = value[mine & ~chosen]
+        if len(picked) and len(left):
+            assert picked.min() >= left.max()
