@@ -28,9 +28,14 @@ never builds them:
   the candidates and everything is solved again. The loop ends (the candidates only
   grow) with every decision proven; the result reports how.
 
+R7 (can meet) is judged lazily (:meth:`Pool.judge`): for the candidates, and for the
+pairs pricing finds below zero, before they join — about 1 % of a large pool, where
+judging every pair would take minutes. A pair never judged has a non-negative reduced
+cost under the final potentials, so whether R7 allows it cannot change the optimum:
+the proof holds over the pairs R2-R6 allow, a superset of the allowed ones.
+
 Scope: ``match()`` takes this path for pools of :data:`POOL_CELLS` active pairs and more
-when every resident must be matched (``allow_unmatched=False``). R7 is judged for every
-allowed pair as usual (seconds per million pairs); ``must_meet = false`` leaves it out.
+when every resident must be matched (``allow_unmatched=False``).
 """
 
 from __future__ import annotations
@@ -70,8 +75,8 @@ class _LazyMasks(Mapping[str, Any]):
     """Each pair rule's own mask, computed when asked (the diagnosis of an infeasible
     pool asks; a solved one never does) instead of held for every rule at once."""
 
-    def __init__(self, program: Program, as_of: date | None, allowed: BoolArray) -> None:
-        self._program, self._as_of, self._allowed = program, as_of, allowed
+    def __init__(self, program: Program, as_of: date | None) -> None:
+        self._program, self._as_of = program, as_of
         self._names = [rule.NAME for rule in PAIR_RULES]
         self._done: dict[str, Any] = {}
 
@@ -79,11 +84,9 @@ class _LazyMasks(Mapping[str, Any]):
         if name not in self._done:
             rule = next(r for r in PAIR_RULES if name == r.NAME)
             if rule is r7_can_meet:
-                self._done[name] = r7_can_meet.forbidden(
-                    self._program, self._allowed, start=self._as_of
-                )
+                self._done[name] = _CannotMeet(self._program, self._as_of)
             else:
-                self._done[name] = rule.forbidden(self._program)
+                self._done[name] = _Packed(rule.forbidden(self._program))
         return self._done[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -91,6 +94,37 @@ class _LazyMasks(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._names)
+
+
+class _Packed:
+    """A pool-sized mask kept as bits (an eighth of the memory), read as ``mask[rows, cols]``."""
+
+    def __init__(self, mask: BoolArray) -> None:
+        self._bits = np.packbits(mask, axis=1)
+        self._width = mask.shape[1]
+
+    def __getitem__(self, key: tuple[int, Any]) -> Any:
+        row, cols = key  # one resident's row, as the diagnosis reads it
+        return np.unpackbits(self._bits[int(row)], count=self._width).astype(bool)[cols]
+
+
+class _CannotMeet:
+    """R7's mask, judged for the cells asked for only (``mask[row, cols]``, program rows):
+    a pool judges R7 for the pairs its proof needs, not for every pair."""
+
+    def __init__(self, program: Program, as_of: date | None) -> None:
+        self._program, self._as_of = program, as_of
+
+    def __getitem__(self, key: tuple[Any, Any]) -> Any:
+        rows, cols = np.broadcast_arrays(*(np.asarray(k, dtype=np.int64) for k in key))
+        index = self._program.index
+        active = index.active_residents[rows] & index.active_coaches[cols]
+        out = np.zeros(rows.shape, dtype=bool)
+        if self._program.policy.must_meet and active.any():
+            out[active] = ~r7_can_meet.can_meet(
+                self._program, rows[active], cols[active], start=self._as_of
+            )
+        return out if out.ndim else bool(out)
 
 
 @dataclass(frozen=True)
@@ -105,14 +139,46 @@ class Pool:
         Each pair's affinity (prefer bonus included).
     current : numpy.ndarray of int64
         Per resident, the coach position O1 counts (-1: none, or ``keep_current`` off).
-    pairs : int
-        Allowed pairs in all.
+    program, residents, coaches, as_of
+        The program, the program rows of the positions, the R7 start.
+    unjudged : numpy.ndarray of bool or None
+        Pairs whose R7 verdict is not known yet (None: R7 is off or fully applied).
     """
 
     allowed: BoolArray
     affinity: npt.NDArray[np.uint8]
     current: IntArray
-    pairs: int
+    program: Program
+    residents: IntArray
+    coaches: IntArray
+    as_of: date | None = None
+    unjudged: BoolArray | None = None
+
+    @property
+    def pairs(self) -> int:
+        """Allowed pairs in all (with R7 judged lazily: those it has not ruled out)."""
+        return int(self.allowed.sum())
+
+    def judge(self, rows: IntArray, cols: IntArray) -> BoolArray:
+        """Judge R7 (can meet) for the pairs (positions) not judged yet, rule out those
+        that cannot meet, and say which of the pairs are allowed.
+
+        With ``must_meet`` a pool judges R7 lazily — only for the pairs that become
+        candidates or that pricing finds below zero (about 1 % of a large pool): a pair
+        never judged has a non-negative reduced cost, so whether it may be made cannot
+        change the optimum, and the proof holds over the pairs R2-R6 allow, a superset.
+        """
+        if self.unjudged is not None and len(rows):
+            new = self.unjudged[rows, cols]
+            if new.any():
+                r, c = rows[new], cols[new]
+                ok = r7_can_meet.can_meet(
+                    self.program, self.residents[r], self.coaches[c], start=self.as_of
+                )
+                self.unjudged[r, c] = False
+                self.allowed[r[~ok], c[~ok]] = False
+        out: BoolArray = self.allowed[rows, cols]
+        return out
 
     def kept(self, lo: int, hi: int) -> BoolArray:
         """Kept pairs (allowed current pairs) of resident positions lo..hi."""
@@ -176,6 +242,36 @@ def _candidates(pool: Pool, k: int, k_coach: int) -> tuple[IntArray, IntArray]:
     return pairs // n_c, pairs % n_c
 
 
+def _judged_candidates(
+    pool: Pool, k: int, k_coach: int, min_load: IntArray
+) -> tuple[IntArray, IntArray]:
+    """:func:`_candidates`, R7 judged for them; a resident left without a candidate, or a
+    coach with a minimum load left with fewer than ``k_coach``, has every pair judged
+    (the checks that need no solve read the candidates: they must not miss a pair)."""
+    rows, cols = _candidates(pool, k, k_coach)
+    if pool.unjudged is None:
+        return rows, cols
+    ok = pool.judge(rows, cols)
+    rows, cols = rows[ok], cols[ok]
+    n_r, n_c = pool.allowed.shape
+    has = np.zeros(n_r, dtype=bool)
+    has[rows] = True
+    extra_r, extra_c = [rows], [cols]
+    for resident in np.flatnonzero(~has & pool.allowed.any(axis=1)).tolist():
+        theirs = np.flatnonzero(pool.allowed[resident])
+        theirs = theirs[pool.judge(np.full(len(theirs), resident), theirs)]
+        extra_r.append(np.full(len(theirs), resident))
+        extra_c.append(theirs)
+    count = np.bincount(cols, minlength=n_c)
+    for coach in np.flatnonzero((min_load > 0) & (count < k_coach)).tolist():
+        theirs = np.flatnonzero(pool.allowed[:, coach])
+        theirs = theirs[pool.judge(theirs, np.full(len(theirs), coach))]
+        extra_r.append(theirs)
+        extra_c.append(np.full(len(theirs), coach))
+    pairs = np.unique(np.concatenate(extra_r) * n_c + np.concatenate(extra_c))
+    return pairs // n_c, pairs % n_c
+
+
 def build_pool(
     program: Program, *, as_of: date | None = None, k: int | None = None
 ) -> tuple[MatchingProblem, Pool]:
@@ -191,13 +287,10 @@ def build_pool(
     k = POOL_K if k is None else k
     index = program.index
     allowed_all = np.outer(index.active_residents, index.active_coaches)
-    # a & ~b as a > b: no temporary the size of the pool
+    # a & ~b as a > b: no temporary the size of the pool; R7 is judged lazily (Pool.judge)
     for rule in PAIR_RULES:
         if rule is not r7_can_meet:
             np.greater(allowed_all, rule.forbidden(program), out=allowed_all)
-    np.greater(
-        allowed_all, r7_can_meet.forbidden(program, allowed_all, start=as_of), out=allowed_all
-    )
     matrix = affinity_matrix(program, compact=True).view(np.uint8)
     residents = np.flatnonzero(index.active_residents).astype(np.int64)
     coaches = np.flatnonzero(index.active_coaches).astype(np.int64)
@@ -232,14 +325,15 @@ def build_pool(
             resident = program.residents[row]
             if resident.current_coach_id is not None and resident.resident_id not in moving:
                 current[p] = coach_pos.get(index.coach[resident.current_coach_id], -1)
-    pool = Pool(allowed, affinity, current, int(allowed.sum()))
+    unjudged = allowed.copy() if program.policy.must_meet else None
+    pool = Pool(allowed, affinity, current, program, residents, coaches, as_of, unjudged)
     capacity = index.capacity[coaches]
     min_load = index.min_load[coaches]
     k_coach = k + int(min_load.max(initial=0))
-    arc_r, arc_c = _candidates(pool, k, k_coach)
+    arc_r, arc_c = _judged_candidates(pool, k, k_coach, min_load)
     problem = MatchingProblem(
         program=program,
-        eligibility=Eligibility(allowed_all, _LazyMasks(program, as_of, allowed_all)),  # type: ignore[arg-type]
+        eligibility=Eligibility(allowed_all, _LazyMasks(program, as_of)),  # type: ignore[arg-type]
         matrix=matrix,  # type: ignore[arg-type]  # uint8: read only by index
         residents=residents,
         coaches=coaches,
@@ -335,6 +429,21 @@ def _node_potentials(problem: MatchingProblem, net: _Network) -> tuple[IntArray,
 
 
 def _scan(
+    problem: MatchingProblem, pool: Pool, spec: _Spec, pi_r: IntArray, pi_c: IntArray
+) -> tuple[IntArray, IntArray]:
+    """:func:`_scan_once`, R7 judged for the pairs found: those that cannot meet are
+    ruled out, and when all found were, the pool is priced again (a pair ruled out can
+    have hidden others of its resident behind the per-resident limit)."""
+    while True:
+        rows, cols = _scan_once(problem, pool, spec, pi_r, pi_c)
+        if pool.unjudged is None or not len(rows):
+            return rows, cols
+        ok = pool.judge(rows, cols)
+        if ok.any():
+            return rows[ok], cols[ok]
+
+
+def _scan_once(
     problem: MatchingProblem, pool: Pool, spec: _Spec, pi_r: IntArray, pi_c: IntArray
 ) -> tuple[IntArray, IntArray]:
     """Pool pairs outside the candidates, open under ``spec``, whose reduced cost under
