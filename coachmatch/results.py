@@ -27,7 +27,9 @@ class PruningProof:
     Attributes
     ----------
     arcs : int
-        Allowed pairs open to the solve (the full problem).
+        Allowed pairs open to the solve (the full problem). On the pool path, where R7
+        is judged only for the pairs the proof needs, the pairs R2-R6 allow less those
+        R7 was seen to rule out: the proof covers them all, a superset.
     solved_on : int
         Pairs in the pruned network of the solve that was proven.
     k : int

@@ -97,7 +97,8 @@ class _LazyMasks(Mapping[str, Any]):
 
 
 class _Packed:
-    """A pool-sized mask kept as bits (an eighth of the memory), read as ``mask[rows, cols]``."""
+    """A pool-sized mask kept as bits (an eighth of the memory), read a row at a time
+    as ``mask[row, cols]``."""
 
     def __init__(self, mask: BoolArray) -> None:
         self._bits = np.packbits(mask, axis=1)
