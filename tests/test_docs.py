@@ -56,6 +56,31 @@ def test_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:
     assert commands[1] in ci
 
 
+def test_readme_shows_what_the_demo_prints(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every line of the quick start's sample output (timings and elisions aside) is
+    a line the demo prints: the figures in the README cannot drift from the program."""
+    from pathlib import Path
+
+    from coachmatch.cli import main
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    sample = re.search(r"```text\n(.*?)```", section, re.S)
+    assert sample, "the quick start shows the demo's output"
+    assert main(["demo", "--out", str(Path(str(tmp_path)) / "demo")]) == 0
+    printed = set(capsys.readouterr().out.splitlines())
+    timed = ("method:", "runtime:", "wrote ")
+    shown = [
+        line
+        for line in sample.group(1).splitlines()
+        if line.strip() and line.strip() != "..." and not line.startswith(timed)
+    ]
+    assert len(shown) > 10
+    assert [line for line in shown if line not in printed] == []
+
+
 def test_readme_python_examples_run(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
     from pathlib import Path
 

@@ -276,3 +276,12 @@ def test_top_arcs_keeps_each_groups_k_best(arcs: list[tuple[int, int, bool]], k:
         left = value[mine & ~chosen]
         if len(picked) and len(left):
             assert picked.min() >= left.max()
+
+
+def test_pool_path_is_deterministic() -> None:
+    program = synthetic("medium", seed=2)
+    with mock.patch.object(matching_module, "POOL_CELLS", 0):
+        first, second = match(program), match(program)
+    assert first.proof is not None and first.proof == second.proof
+    assert first.pairs.equals(second.pairs)
+    assert audit(program, first.pairs) == []
