@@ -86,6 +86,20 @@ def reference(program: coachmatch.Program) -> list[tuple[str, str]]:
 def reference_solve(problem: MatchingProblem) -> list[tuple[str, str]]:
     """The reference's flow solve alone, on arcs built beforehand."""
     program = problem.program
+    used = reference_flow(problem)
+    residents, coaches = problem.resident[used], problem.coach[used]
+    return [
+        (
+            program.residents[int(problem.residents[r])].resident_id,
+            program.coaches[int(problem.coaches[c])].coach_id,
+        )
+        for r, c in zip(residents, coaches, strict=True)
+    ]
+
+
+def reference_flow(problem: MatchingProblem) -> np.ndarray:
+    """One bare min-cost flow of the pure assignment (-affinity costs, caps) on every
+    arc of ``problem``: the arcs it uses (also ``pool.py``'s reference)."""
     n_r, n_c = problem.n_residents, problem.n_coaches
     flow = min_cost_flow.SimpleMinCostFlow()
     ones = np.ones(n_r, dtype=np.int64)
@@ -109,15 +123,8 @@ def reference_solve(problem: MatchingProblem) -> list[tuple[str, str]]:
     flow.set_nodes_supplies(np.arange(len(supplies)), supplies)
     if flow.solve() != flow.OPTIMAL:
         raise RuntimeError("reference flow is infeasible")
-    used = flow.flows(arcs) > 0
-    residents, coaches = problem.resident[used], problem.coach[used]
-    return [
-        (
-            program.residents[int(problem.residents[r])].resident_id,
-            program.coaches[int(problem.coaches[c])].coach_id,
-        )
-        for r, c in zip(residents, coaches, strict=True)
-    ]
+    used: np.ndarray = flow.flows(arcs) > 0
+    return used
 
 
 def stable(program: coachmatch.Program) -> list[tuple[str, str]]:

@@ -16,8 +16,9 @@ Protocol
   - ``arcs``: ``build_problem`` (every allowed pair an arc) then
     ``solve_flow(prune="auto")`` (the O1/O3/O4 solve on each side's 8 best pairs, proven
     on all arcs), then ``solve_flow(prune=None)`` (every level on every arc), then the
-    reference: one bare OR-Tools min-cost flow of the pure assignment (-affinity costs,
-    caps) on every arc. Only where every arc fits in memory (``--arcs-up-to``).
+    reference (``matching.py``'s): one bare OR-Tools min-cost flow of the pure
+    assignment (-affinity costs, caps) on every arc. Only where every arc fits in
+    memory (``--arcs-up-to``).
 - Checked: the pool path's optimized levels equal the arc path's (and the pruned and
   full arc solves equal each other); ``audit()`` finds no violation in the pool's pairs.
 - Memory: VmHWM of the process (the whole interpreter, the Program included), and the
@@ -28,12 +29,15 @@ Protocol
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import platform
 import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -77,35 +81,18 @@ def levels(problem: MatchingProblem, result: FlowResult) -> tuple[int, ...]:
     )
 
 
-def reference_solve(problem: MatchingProblem) -> None:
-    """One bare min-cost flow of the pure assignment on every pair (the reference)."""
-    from ortools.graph.python import min_cost_flow
-
-    n_r, n_c = problem.n_residents, problem.n_coaches
-    flow = min_cost_flow.SimpleMinCostFlow()
-    flow.add_arcs_with_capacity_and_unit_cost(
-        np.zeros(n_r, dtype=np.int64),
-        2 + np.arange(n_r),
-        np.ones(n_r, dtype=np.int64),
-        np.zeros(n_r, dtype=np.int64),
+def reference_flow() -> Callable[[MatchingProblem], Any]:
+    """``matching.py``'s reference: one bare min-cost flow of the pure assignment on
+    every arc, loaded by path (that script keeps its own folder off the import path,
+    for the ``matching`` package it compares against)."""
+    spec = importlib.util.spec_from_file_location(
+        "benchmark_matching", Path(__file__).with_name("matching.py")
     )
-    flow.add_arcs_with_capacity_and_unit_cost(
-        2 + problem.resident,
-        2 + n_r + problem.coach,
-        np.ones(problem.n_arcs, dtype=np.int64),
-        -problem.affinity,
-    )
-    flow.add_arcs_with_capacity_and_unit_cost(
-        2 + n_r + np.arange(n_c),
-        np.ones(n_c, dtype=np.int64),
-        problem.capacity,
-        np.zeros(n_c, dtype=np.int64),
-    )
-    supplies = np.zeros(2 + n_r + n_c, dtype=np.int64)
-    supplies[0], supplies[1] = n_r, -n_r
-    flow.set_nodes_supplies(np.arange(len(supplies)), supplies)
-    if flow.solve() != flow.OPTIMAL:
-        raise RuntimeError("reference flow is infeasible")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    solve: Callable[[MatchingProblem], Any] = module.reference_flow
+    return solve
 
 
 def run_one(n: int, method: str) -> dict[str, Any]:
@@ -143,15 +130,12 @@ def run_one(n: int, method: str) -> dict[str, Any]:
     row["full solve (s)"] = time.perf_counter() - start
     assert whole is not None
     row["pruned = full"] = levels(problem, pruned) == levels(problem, whole)
+    reference = reference_flow()
     start = time.perf_counter()
-    reference_solve(problem)
+    reference(problem)
     row["reference (s)"] = time.perf_counter() - start
     row["arcs MiB"] = _peak_mib()
-    matched = pruned.assignment >= 0
-    rows = problem.residents[matched]
-    cols = problem.coaches[pruned.assignment[matched]]
     result = matching._result(problem, pruned.assignment, "flow", True, {}, 0.0)
-    assert len(rows) == len(result.pairs) and len(cols) == len(rows)
     row["levels"] = [result.levels[k] for k in result.optimized]
     return row
 

@@ -176,7 +176,8 @@ class Matching:
         if self.proof is None:
             return ""
         return (
-            f"; solved on {self.proof.solved_on:,} of {self.proof.arcs:,} allowed pairs, "
+            f"; solved on {self.proof.solved_on:,} of {self.proof.arcs:,} pairs the rules "
+            "leave open, "
             "proven optimal on all of them by reduced costs"
         )
 

@@ -8,7 +8,6 @@ and the top-k selection, are checked against brute force.
 
 from __future__ import annotations
 
-import warnings
 from unittest import mock
 
 import numpy as np
@@ -16,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from coachmatch import InfeasibleError, Program, ProgramWarning, audit, match
+from coachmatch import InfeasibleError, Program, audit, match
 from coachmatch.datasets import synthetic
 from coachmatch.solver import flow
 from coachmatch.solver import matching as matching_module
@@ -25,7 +24,7 @@ from coachmatch.solver.flow import FlowResult, solve_flow
 from coachmatch.solver.problem import MatchingProblem, build_problem
 from coachmatch.solver.pruning import potentials, top_arcs
 from tests.strategies import programs
-from tests.test_matching import scored_pools
+from tests.test_matching import random_policy, scored_pools
 
 
 def levels(problem: MatchingProblem, result: FlowResult) -> tuple[int, ...]:
@@ -48,16 +47,6 @@ def levels(problem: MatchingProblem, result: FlowResult) -> tuple[int, ...]:
         int(problem.affinity[made].sum()),
         -int((load**2).sum()),
     )
-
-
-def varied(program: Program, data: st.DataObject) -> Program:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ProgramWarning)
-        return program.with_policy(
-            keep_current=data.draw(st.booleans()),
-            fairness=data.draw(st.sampled_from(["maxmin", "total"])),
-            min_caseload=data.draw(st.sampled_from([0, 0, 0, 1])),
-        )
 
 
 @st.composite
@@ -110,7 +99,7 @@ def assert_same_levels(problem: MatchingProblem, k: int) -> None:
 @given(pools(), st.data())
 def test_pruned_solve_equals_full_solve_on_pools(program: Program, data: st.DataObject) -> None:
     try:
-        program = varied(program, data)
+        program = random_policy(program, data)
     except ValueError:
         return  # a min_load above a cap: not a program
     problem = build_problem(program, allow_unmatched=data.draw(st.booleans()))
@@ -121,7 +110,7 @@ def test_pruned_solve_equals_full_solve_on_pools(program: Program, data: st.Data
 @given(programs(max_residents=12, max_coaches=6), st.data())
 def test_pruned_solve_equals_full_solve(program: Program, data: st.DataObject) -> None:
     try:
-        program = varied(program, data)
+        program = random_policy(program, data)
     except ValueError:
         return  # a min_load above a cap: not a program
     problem = build_problem(program, allow_unmatched=data.draw(st.booleans()))
@@ -166,7 +155,7 @@ def assert_pool_path_agrees(program: Program, k: int, per_resident: int) -> None
 @given(pools(), st.data())
 def test_pool_path_equals_the_arc_path_on_pools(program: Program, data: st.DataObject) -> None:
     try:
-        program = varied(program, data)
+        program = random_policy(program, data)
     except ValueError:
         return
     assert_pool_path_agrees(program, data.draw(st.integers(1, 3)), data.draw(st.integers(1, 4)))
@@ -176,7 +165,7 @@ def test_pool_path_equals_the_arc_path_on_pools(program: Program, data: st.DataO
 @given(programs(max_residents=12, max_coaches=6), st.data())
 def test_pool_path_equals_the_arc_path(program: Program, data: st.DataObject) -> None:
     try:
-        program = varied(program, data)
+        program = random_policy(program, data)
     except ValueError:
         return
     assert_pool_path_agrees(program, data.draw(st.integers(1, 3)), data.draw(st.integers(1, 4)))

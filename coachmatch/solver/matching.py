@@ -112,7 +112,7 @@ def match(
         + (
             f"({problem.n_arcs} allowed pairs)"
             if pool is None
-            else f"({pool.pairs} allowed pairs, {problem.n_arcs} candidates to start)"
+            else f"({pool.pairs} pairs the rules leave open, {problem.n_arcs} candidates to start)"
         )
         + f" by {chosen}"
     )

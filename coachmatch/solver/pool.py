@@ -70,6 +70,9 @@ POOL_K = 24
 
 _BLOCK_CELLS = 1 << 22  # pairs priced at a time (int64 temporaries of 32 MB)
 
+#: how progress lines count a pool whose R7 is judged lazily
+_R7_NOTE = " (R7 judged only where the proof needs it)"
+
 
 class _LazyMasks(Mapping[str, Any]):
     """Each pair rule's own mask, computed when asked (the diagnosis of an infeasible
@@ -528,15 +531,17 @@ def solve_pool(
         added = sum(len(rows) for rows, _ in missing)
         if not added:
             assert result is not None
+            pairs = pool.pairs  # a pass over the pool: once
             proof = PruningProof(
-                arcs=pool.pairs,
+                arcs=pairs,
                 solved_on=problem.n_arcs,
                 k=POOL_K,
                 attempts=rounds,
-                checked=pool.pairs - problem.n_arcs,
+                checked=pairs - problem.n_arcs,
             )
             note(
-                f"pool: solved on {problem.n_arcs} of {pool.pairs} allowed pairs, every "
+                f"pool: solved on {problem.n_arcs} of {pairs} pairs the rules leave "
+                f"open{_R7_NOTE if pool.unjudged is not None else ''}, every "
                 f"decision proven on all of them ({rounds} round(s))"
             )
             return problem, dataclasses.replace(result, proof=proof)
