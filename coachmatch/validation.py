@@ -14,14 +14,18 @@ run time: :mod:`coachmatch.models` imports it, never the other way round.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter, eq, gt, not_, or_
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from coachmatch.exceptions import Problem
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from coachmatch.models import Answer, Policy, Question, Rotation
 
 __all__ = ["ID_COLUMNS", "TABLE_NAMES", "Finding", "find_problems"]
@@ -84,7 +88,11 @@ _NOUN = {
 }
 
 
-def find_problems(tables: Mapping[str, Sequence[Any]], policy: Policy) -> list[Finding]:
+def find_problems(
+    tables: Mapping[str, Sequence[Any]],
+    policy: Policy,
+    columns: Mapping[str, Mapping[str, list[Any]]] | None = None,
+) -> list[Finding]:
     """Every cross-table problem of a program's tables, in table and row order.
 
     Parameters
@@ -93,6 +101,9 @@ def find_problems(tables: Mapping[str, Sequence[Any]], policy: Policy) -> list[F
         Keys are the names in :data:`TABLE_NAMES`; missing keys are empty tables.
     policy : Policy
         Used for caseload defaults.
+    columns : mapping of str to mapping of str to list, optional
+        For some tables, each field's values in row order, as a column reader has
+        them (they must be the rows' own values); the rest are taken from the rows.
 
     Returns
     -------
@@ -145,16 +156,28 @@ def find_problems(tables: Mapping[str, Sequence[Any]], policy: Policy) -> list[F
 
     def ref(table: str, i: int, column: str, value: str | None, target: str) -> None:
         if value is not None and value not in ids[target]:
-            found.append(
-                Finding(
-                    table,
-                    i,
-                    column,
-                    f"unknown {_NOUN[target]} '{value}'",
-                    value,
-                    f"an id of {target}",
-                    refers_to=target,
-                )
+            found.append(_unknown(table, i, column, value, target))
+
+    taken: dict[tuple[str, str], list[Any]] = {}
+
+    def column(table: str, name: str) -> list[Any]:
+        """The values of one column of a table, taken once."""
+        if (table, name) not in taken:
+            given = (columns or {}).get(table)
+            taken[table, name] = (
+                given[name] if given is not None else list(map(attrgetter(name), get[table]))
+            )
+        return taken[table, name]
+
+    def refs(table: str, name: str, target: str) -> None:
+        """``ref`` for every row of ``table`` at once (rows in order)."""
+        values = column(table, name)
+        unknown = set(values) - ids[target] - {None}
+        if unknown:
+            found.extend(
+                _unknown(table, i, name, value, target)
+                for i, value in enumerate(values)
+                if value in unknown
             )
 
     check_panels = bool(get["panels"])
@@ -184,23 +207,39 @@ def find_problems(tables: Mapping[str, Sequence[Any]], policy: Policy) -> list[F
         ref("residents", i, "current_coach_id", r.current_coach_id, "coaches")
         if check_panels:
             ref("residents", i, "decision_panel", r.decision_panel, "panels")
+    # findings of one row keep their order through the final (stable) sort by row,
+    # so the large tables are checked a column at a time
     questions = {q.question_id: q for q in get["questions"]}
+    refs("survey", "person_id", "people")
+    refs("survey", "question_id", "questions")
+    one_answer = {key: q for key, q in questions.items() if q.kind != "multi"}
+    numbers: dict[str, float] = {}
     for i, a in enumerate(get["survey"]):
-        ref("survey", i, "person_id", a.person_id, "people")
-        ref("survey", i, "question_id", a.question_id, "questions")
-        found.extend(_answer_problems(i, a, questions.get(a.question_id)))
-    found.extend(_survey_rows(get["survey"], questions))
-    for i, score in enumerate(get["affinity"]):
-        ref("affinity", i, "resident_id", score.resident_id, "residents")
-        ref("affinity", i, "coach_id", score.coach_id, "coaches")
+        q = one_answer.get(a.question_id)
+        if q is None or (len(a.answer) == 1 and (q.kind == "single" or _on_scale(a, q, numbers))):
+            continue
+        found.extend(_answer_problems(i, a, q))
+    found.extend(
+        _survey_rows(
+            get["survey"], questions, column("survey", "person_id"), column("survey", "question_id")
+        )
+    )
+    refs("affinity", "resident_id", "residents")
+    refs("affinity", "coach_id", "coaches")
     _duplicate_keys(found, "affinity", get["affinity"], ("resident_id", "coach_id"))
-    for i, rot in enumerate(get["rotations"]):
-        ref("rotations", i, "resident_id", rot.resident_id, "residents")
-        ref("rotations", i, "site_id", rot.site_id, "sites")
-    found.extend(_overlapping_rotations(get["rotations"]))
-    for table in ("availability", "busy"):
-        for i, row in enumerate(get[table]):
-            ref(table, i, "person_id", row.person_id, "people")
+    refs("rotations", "resident_id", "residents")
+    refs("rotations", "site_id", "sites")
+    rotations = get["rotations"]
+    found.extend(
+        _overlapping_rotations(
+            rotations,
+            column("rotations", "resident_id"),
+            column("rotations", "start"),
+            column("rotations", "end"),
+        )
+    )
+    refs("availability", "person_id", "people")
+    refs("busy", "person_id", "people")
     for i, req in enumerate(get["requests"]):
         ref("requests", i, "resident_id", req.resident_id, "residents")
         ref("requests", i, "coach_id", req.coach_id, "coaches")
@@ -219,6 +258,18 @@ def find_problems(tables: Mapping[str, Sequence[Any]], policy: Policy) -> list[F
     order = {name: k for k, name in enumerate(TABLE_NAMES)}
     found.sort(key=lambda f: (order[f.table], f.row))
     return found
+
+
+def _unknown(table: str, i: int, column: str, value: str, target: str) -> Finding:
+    return Finding(
+        table,
+        i,
+        column,
+        f"unknown {_NOUN[target]} '{value}'",
+        value,
+        f"an id of {target}",
+        refers_to=target,
+    )
 
 
 def _case_twins(get: Mapping[str, Sequence[Any]]) -> Iterator[Finding]:
@@ -269,17 +320,23 @@ def _duplicate_keys(
             seen[key] = i
 
 
-def _survey_rows(answers: Sequence[Answer], questions: Mapping[str, Question]) -> Iterator[Finding]:
+def _survey_rows(
+    answers: Sequence[Answer],
+    questions: Mapping[str, Question],
+    persons: list[str],
+    question_ids: list[str],
+) -> Iterator[Finding]:
     """Several rows for one person and question: merged for ``multi`` (SPEC 1.1, a survey
     tool's long export), an error for ``single`` and ``scale``; merged rows must agree on
     the importance, which belongs to the question, not to one choice."""
-    first: dict[tuple[str, str], int] = {}
-    for i, a in enumerate(answers):
-        key = (a.person_id, a.question_id)
-        if key not in first:
-            first[key] = i
-            continue
-        k = first[key]
+    keys = list(zip(persons, question_ids, strict=True))
+    # each key's first row: written last when the rows are taken backwards
+    first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+    if len(first) == len(keys):
+        return
+    for i in [i for i, key in enumerate(keys) if first[key] != i]:
+        a = answers[i]
+        k = first[keys[i]]
         question = questions.get(a.question_id)
         if question is None:
             continue  # the unknown question is reported already
@@ -304,6 +361,20 @@ def _survey_rows(answers: Sequence[Answer], questions: Mapping[str, Question]) -
                 f"{a.importance:g}",
                 "the same importance on every row of one multi answer",
             )
+
+
+def _on_scale(a: Answer, q: Question, numbers: dict[str, float]) -> bool:
+    """Whether a one-value answer is a number on the scale of ``q`` (numbers cached)."""
+    cell = a.answer[0]
+    x = numbers.get(cell)
+    if x is None:
+        try:
+            x = float(cell)
+        except ValueError:
+            x = math.nan
+        numbers[cell] = x
+    assert q.min is not None and q.max is not None
+    return q.min <= x <= q.max
 
 
 def _answer_problems(i: int, a: Answer, q: Question | None) -> Iterator[Finding]:
@@ -345,25 +416,59 @@ def _answer_problems(i: int, a: Answer, q: Question | None) -> Iterator[Finding]
             )
 
 
-def _overlapping_rotations(rotations: Sequence[Rotation]) -> Iterator[Finding]:
-    by_resident: dict[str, list[int]] = defaultdict(list)
-    for i, rot in enumerate(rotations):
-        by_resident[rot.resident_id].append(i)
-    for rows in by_resident.values():
-        rows.sort(key=lambda k: (rotations[k].start, rotations[k].end))
-        latest = rows[0]
-        for k in rows[1:]:
-            here, before = rotations[k], rotations[latest]
-            if here.start <= before.end:
-                yield Finding(
-                    "rotations",
-                    k,
-                    "start",
-                    f"rotation {here.start}..{here.end} of resident '{here.resident_id}' "
-                    f"overlaps rotation {before.start}..{before.end} "
-                    f"(row {latest + 1})",
-                    str(here.start),
-                    f"a start after {before.end}",
-                )
-            if here.end > before.end:
-                latest = k
+def _overlapping_rotations(
+    rotations: Sequence[Rotation],
+    residents: list[str] | None = None,
+    starts: list[date] | None = None,
+    ends: list[date] | None = None,
+) -> Iterator[Finding]:
+    """Each rotation starting before an earlier one of the same resident has ended.
+
+    Rotations are taken per resident by (start, end), ties in row order, and each is
+    compared with the one ending latest before it (the first such, on a tie).
+    ``residents``, ``starts`` and ``ends`` are the rotations' columns, when taken already.
+    """
+    n = len(rotations)
+    if n < 2:
+        return
+    residents = residents or list(map(attrgetter("resident_id"), rotations))
+    starts = starts or list(map(attrgetter("start"), rotations))
+    ends = ends or list(map(attrgetter("end"), rotations))
+    # as rotations are usually written, each resident's in a block in date order:
+    # then none overlaps if each starts after the one before it has ended
+    same = list(map(eq, residents[1:], residents))
+    if same.count(False) + 1 == len(set(residents)) and all(
+        map(or_, map(gt, starts[1:], ends), map(not_, same))
+    ):
+        return
+    days = {day: day.toordinal() for day in {*starts, *ends}}
+    codes = {resident: k for k, resident in enumerate(dict.fromkeys(residents))}
+    who = np.fromiter(map(codes.__getitem__, residents), np.int64, n)
+    start = np.fromiter(map(days.__getitem__, starts), np.int64, n)
+    end = np.fromiter(map(days.__getitem__, ends), np.int64, n)
+    order = np.lexsort((np.arange(n), end, start, who))
+    who, start, end = who[order], start[order], end[order]
+    first = np.ones(n, dtype=bool)
+    first[1:] = who[1:] != who[:-1]
+    # the latest end so far, per resident: shifted by resident so that a running
+    # maximum over all rows never carries one resident's end into the next
+    group = np.cumsum(first) - 1
+    span = int(end.max()) - int(min(start.min(), end.min())) + 1
+    latest_end = np.maximum.accumulate(end + group * span) - group * span
+    # and where it was first reached (a later equal end does not replace it)
+    new_latest = first.copy()
+    new_latest[1:] |= end[1:] > latest_end[:-1]
+    latest = np.maximum.accumulate(np.where(new_latest, np.arange(n), 0))
+    for i in np.flatnonzero(~first[1:] & (start[1:] <= latest_end[:-1])) + 1:
+        k, before = int(order[i]), int(order[latest[i - 1]])
+        here, earlier = rotations[k], rotations[before]
+        yield Finding(
+            "rotations",
+            k,
+            "start",
+            f"rotation {here.start}..{here.end} of resident '{here.resident_id}' "
+            f"overlaps rotation {earlier.start}..{earlier.end} "
+            f"(row {before + 1})",
+            str(here.start),
+            f"a start after {earlier.end}",
+        )

@@ -8,13 +8,15 @@ column, value, expectation) and raises one :class:`~coachmatch.ProgramError`;
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import os
 import re
 import tomllib
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from coachmatch.calendar.busy import busy_from_ics
 from coachmatch.exceptions import Problem, ProgramWarning, decode_text, pydantic_problems
+from coachmatch.io.columns import read_columns
 from coachmatch.io.output import atomic_folder
 from coachmatch.io.reading import inside, read_file
 from coachmatch.io.rows import ParsedTable, RawTable, assemble, parse_table, unknown_columns
@@ -72,6 +75,28 @@ def load_program(folder: str | os.PathLike[str]) -> Program:
     root = Path(folder)
     if not root.is_dir():
         raise FileNotFoundError(f"program folder '{root}' does not exist or is not a folder")
+    with _collector_paused():
+        return _load(root)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a program is read.
+
+    Reading makes a few hundred thousand objects and no reference cycles; each
+    collection the allocations would trigger walks every object alive (a previous
+    program in a notebook included) and frees nothing.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load(root: Path) -> Program:
     problems: list[Problem] = []
     present = {name: os.path.lexists(root / name) for name in FILE_ORDER}
     for name in REQUIRED_FILES:
@@ -99,6 +124,13 @@ def load_program(folder: str | os.PathLike[str]) -> Program:
         name = f"{table}.csv"
         parsed[table] = ParsedTable(complete=name in contents or not present[name])
         if name not in contents:
+            continue
+        fast = read_columns(contents[name], name, table, zone)
+        if fast is not None:
+            header, parsed[table], row_problems = fast
+            for note in unknown_columns(header):
+                warnings.warn(note, ProgramWarning, stacklevel=2)
+            problems.extend(row_problems)
             continue
         raw, read_problems = read_csv(contents[name], name, table)
         problems.extend(read_problems)

@@ -21,7 +21,7 @@ from coachmatch.exceptions import Problem, ProgramError, pydantic_problems
 from coachmatch.models import TABLES, Policy, Program, closest
 from coachmatch.validation import find_problems
 
-__all__ = ["ParsedTable", "RawTable", "assemble", "parse_table", "unknown_columns"]
+__all__ = ["ParsedTable", "RawTable", "assemble", "parse_row", "parse_table", "unknown_columns"]
 
 
 @dataclass
@@ -49,8 +49,12 @@ class ParsedTable:
     #: False when the table could not be read at all (then references into it
     #: cannot be checked, and are not reported)
     complete: bool = True
+    #: the models' values by field, one per model, when a column reader has them
+    #: (the cross-table checks then need not take them from the models again)
+    columns: dict[str, list[Any]] | None = None
 
     def extend(self, other: ParsedTable) -> None:
+        self.columns = None
         self.models.extend(other.models)
         self.locations.extend(other.locations)
         self.failed_ids |= other.failed_ids
@@ -71,7 +75,7 @@ def parse_table(raw: RawTable, zone: ZoneInfo | None) -> tuple[ParsedTable, list
     by the caller and ignored here; a missing required column stops the table,
     as every row would fail on it.
     """
-    model, id_column = TABLES[raw.table]
+    model, _ = TABLES[raw.table]
     fields = model.model_fields
     required = [name for name, f in fields.items() if f.is_required()]
     problems: list[Problem] = []
@@ -105,29 +109,46 @@ def parse_table(raw: RawTable, zone: ZoneInfo | None) -> tuple[ParsedTable, list
     if missing:
         return parsed, problems
     for line, cells in raw.rows:
-        values = {
-            k: v
-            for k, v in cells.items()
-            if k in fields and (v.strip() if type(v) is str else not _is_empty(v))
-        }
-        if not values:
-            continue  # a blank row, as spreadsheets leave at the end
-        if raw.table == "busy":
-            # with program.toml broken the zone is unknown (and reported there): the
-            # rows are still checked, in UTC, so that good times are not called bad
-            for key in ("start", "end"):
-                if key in values:
-                    values[key] = _localize(values[key], zone or ZoneInfo("UTC"))
-        try:
-            row = model.model_validate(values)
-        except ValidationError as error:
-            problems.extend(pydantic_problems(error, raw.file, line, cells))
-            if id_column and isinstance(values.get(id_column), str):
-                parsed.failed_ids.add(values[id_column].strip())
-            continue
-        parsed.models.append(row)
-        parsed.locations.append((raw.file, line))
+        parse_row(raw, line, cells, zone, parsed, problems)
     return parsed, problems
+
+
+def parse_row(
+    raw: RawTable,
+    line: int,
+    cells: Mapping[str, Any],
+    zone: ZoneInfo | None,
+    parsed: ParsedTable,
+    problems: list[Problem],
+) -> None:
+    """Validate one row of ``raw`` into ``parsed``, or its problems into ``problems``.
+
+    A row whose cells are all empty is skipped, as spreadsheets leave them at the end.
+    """
+    model, id_column = TABLES[raw.table]
+    fields = model.model_fields
+    values = {
+        k: v
+        for k, v in cells.items()
+        if k in fields and (v.strip() if type(v) is str else not _is_empty(v))
+    }
+    if not values:
+        return
+    if raw.table == "busy":
+        # with program.toml broken the zone is unknown (and reported there): the
+        # rows are still checked, in UTC, so that good times are not called bad
+        for key in ("start", "end"):
+            if key in values:
+                values[key] = _localize(values[key], zone or ZoneInfo("UTC"))
+    try:
+        row = model.model_validate(values)
+    except ValidationError as error:
+        problems.extend(pydantic_problems(error, raw.file, line, cells))
+        if id_column and isinstance(values.get(id_column), str):
+            parsed.failed_ids.add(values[id_column].strip())
+        return
+    parsed.models.append(row)
+    parsed.locations.append((raw.file, line))
 
 
 def _localize(value: Any, zone: ZoneInfo) -> Any:
@@ -191,7 +212,9 @@ def assemble(
     if unreadable & {"coaches", "residents"}:
         unreadable.add("people")
     found = list(problems)
-    for finding in find_problems(tables, policy if isinstance(policy, Policy) else Policy()):
+    columns = {name: table.columns for name, table in parsed.items() if table.columns is not None}
+    policy = policy if isinstance(policy, Policy) else Policy()
+    for finding in find_problems(tables, policy, columns):
         if finding.refers_to in unreadable:
             continue  # that table is reported as unreadable; its ids are unknown
         if finding.refers_to and finding.value in failed.get(finding.refers_to, set()):
