@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coachmatch import Program, Violation, audit, load_program
 from coachmatch.constraints import (
@@ -17,6 +20,7 @@ from coachmatch.constraints import (
     r5_requests,
     r6_program,
 )
+from tests.strategies import programs
 
 
 @pytest.fixture
@@ -145,3 +149,18 @@ def test_audit_accepts_a_frame_with_unmatched_rows(program: Program) -> None:
     # R2 unmatched (R1), and C3 below its minimum (R4)
     assert rules(audit(program, frame)) == {"R1 one coach", "R4 caseload"}
     assert rules(audit(program, frame, allow_unmatched=True)) == {"R4 caseload"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(programs(), st.integers(0, 120), st.integers(0, 120))
+def test_r2_mask_is_its_check_on_every_pair(program: Program, later: int, earlier: int) -> None:
+    """The column-wise mask forbids exactly the pairs the rule's own check finds, with
+    the horizon cut so that some rotations fall outside it."""
+    start = program.start + timedelta(days=later)
+    end = max(start, program.end - timedelta(days=earlier))
+    program = program.replace(start=start, end=end)
+    mask = r2_no_supervisor.forbidden(program)
+    index = program.index
+    pairs = [(r, c) for r in index.resident_ids for c in index.coach_ids]
+    found = {(v.resident_id, v.coach_id) for v in r2_no_supervisor.check(program, pairs)}
+    assert {(r, c) for r, c in pairs if mask[index.resident[r], index.coach[c]]} == found

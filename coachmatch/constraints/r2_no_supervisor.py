@@ -11,6 +11,8 @@ Forbids pairs: removes every (resident, supervisor) pair from the eligibility ma
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import chain, compress, repeat
+from operator import and_, attrgetter, ge, le
 
 import numpy as np
 
@@ -48,19 +50,26 @@ def forbidden(program: Program) -> Mask:
     index = program.index
     mask = np.zeros((len(index.resident_ids), len(index.coach_ids)), dtype=bool)
     if program.policy.no_supervisor:
-        # straight from the rotations (the table of :func:`supervisions` is for reasons)
-        coaches, residents = index.coach, index.resident
-        start, end = program.start, program.end
-        cells = [
-            (residents[rotation.resident_id], coaches[supervisor])
-            for rotation in program.rotations
-            if rotation.end >= start and rotation.start <= end
-            for supervisor in rotation.supervisor_ids
-            if supervisor in coaches
-        ]
-        if cells:
-            rows, cols = zip(*cells, strict=True)
-            mask[list(rows), list(cols)] = True
+        # straight from the rotations (the table of :func:`supervisions` is for reasons),
+        # a column at a time: each supervisor of a rotation in the horizon, if a coach
+        rotations = program.rotations
+        inside = list(
+            map(
+                and_,
+                map(ge, map(attrgetter("end"), rotations), repeat(program.start)),
+                map(le, map(attrgetter("start"), rotations), repeat(program.end)),
+            )
+        )
+        supervisors = list(compress(map(attrgetter("supervisor_ids"), rotations), inside))
+        residents = compress(map(attrgetter("resident_id"), rotations), inside)
+        rows = np.repeat(
+            np.fromiter(map(index.resident.__getitem__, residents), np.int64, len(supervisors)),
+            np.fromiter(map(len, supervisors), np.int64, len(supervisors)),
+        )
+        cols = np.fromiter(
+            map(index.coach.get, chain.from_iterable(supervisors), repeat(-1)), np.int64, len(rows)
+        )
+        mask[rows[cols >= 0], cols[cols >= 0]] = True
     return mask
 
 

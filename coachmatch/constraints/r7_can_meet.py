@@ -41,6 +41,7 @@ import itertools
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -172,11 +173,19 @@ class FreeTime:
             day0 = grid.days[0]
             count = len(rotations)
             resident = np.fromiter(
-                (index.resident[x.resident_id] for x in rotations), np.int64, count
+                map(index.resident.__getitem__, map(attrgetter("resident_id"), rotations)),
+                np.int64,
+                count,
             )
-            at = np.fromiter((index.site[x.site_id] for x in rotations), np.int64, count)
-            first = np.fromiter(((x.start - day0).days for x in rotations), np.int64, count)
-            last = np.fromiter(((x.end - day0).days for x in rotations), np.int64, count)
+            at = np.fromiter(
+                map(index.site.__getitem__, map(attrgetter("site_id"), rotations)), np.int64, count
+            )
+            # days since the first, as ordinals (a column at a time, not row by row)
+            first, last = (
+                np.fromiter(map(date.toordinal, map(attrgetter(end), rotations)), np.int64, count)
+                - day0.toordinal()
+                for end in ("start", "end")
+            )
             on_rotation[resident] = False  # residents with rotations: only on their days
             first, last = np.maximum(first, 0), np.minimum(last, n_days - 1)
             keep = first <= last
