@@ -372,3 +372,22 @@ def test_overlapping_rotations_match_the_plain_scan(rows: list[tuple[str, int, i
         for f in _overlapping_rotations(rotations)
     )
     assert found == _overlaps_one_by_one(rotations)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_left_as_it_was(tiny: Path, enabled: bool) -> None:
+    """load_program pauses the garbage collector while it reads, and restores it,
+    on success and on error alike."""
+    import gc
+
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        load_program(tiny)
+        assert gc.isenabled() is enabled
+        (tiny / "sites.csv").write_text("site_id,name\n,\n", encoding="utf-8")
+        with pytest.raises(ProgramError):
+            load_program(tiny)
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -85,7 +85,8 @@ def _collector_paused() -> Iterator[None]:
 
     Reading makes a few hundred thousand objects and no reference cycles; each
     collection the allocations would trigger walks every object alive (a previous
-    program in a notebook included) and frees nothing.
+    program in a notebook included) and frees nothing. The pause is process-wide (the
+    collector has no other switch) and lasts only the read.
     """
     enabled = gc.isenabled()
     gc.disable()
