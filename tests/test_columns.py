@@ -10,6 +10,7 @@ goes with (``find_problems``) are checked against straightforward versions.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import random
@@ -29,7 +30,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import coachmatch.io.columns as columns_module
-from coachmatch import Program, ProgramError, load_program, write_program
+from coachmatch import Program, ProgramError, ProgramWarning, load_program, write_program
 from coachmatch.datasets import synthetic
 from coachmatch.io.columns import FAST_TABLES, read_columns
 from coachmatch.io.folder import read_csv
@@ -391,3 +392,13 @@ def test_the_collector_is_left_as_it_was(tiny: Path, enabled: bool) -> None:
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
+
+
+@pytest.mark.parametrize("table", ["coaches", "sites"])  # read by columns, and by rows
+def test_unknown_column_warning_points_at_the_caller(tiny: Path, table: str) -> None:
+    path = tiny / f"{table}.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(",name,", ",nmae,", 1), encoding="utf-8")
+    with pytest.warns(ProgramWarning) as caught, contextlib.suppress(ProgramError):
+        load_program(tiny)
+    assert {Path(w.filename).name for w in caught} == {Path(__file__).name}

@@ -182,9 +182,9 @@ class FreeTime:
             )
             # days since the first, as ordinals (a column at a time, not row by row)
             first, last = (
-                np.fromiter(map(date.toordinal, map(attrgetter(end), rotations)), np.int64, count)
+                np.fromiter(map(date.toordinal, map(attrgetter(key), rotations)), np.int64, count)
                 - day0.toordinal()
-                for end in ("start", "end")
+                for key in ("start", "end")
             )
             on_rotation[resident] = False  # residents with rotations: only on their days
             first, last = np.maximum(first, 0), np.minimum(last, n_days - 1)

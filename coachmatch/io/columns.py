@@ -57,11 +57,8 @@ class _Field(NamedTuple):
     zone: ZoneInfo
 
 
-@dataclass(frozen=True)
-class _Kind:
-    """How to read one column: ``known(distinct cells, field)``."""
-
-    known: Callable[[set[str], _Field], Known]
+#: how to read one column: the known values of its distinct cells, given the field
+Kind = Callable[[set[str], _Field], Known]
 
 
 #: ids as check_id accepts them, one a line, in printable ASCII (so that characters are
@@ -84,10 +81,9 @@ _BOOLS = {
 _DOTS = {".", ".."}
 
 
-def _joined(distinct: set[str]) -> str | None:
-    """The cells one per line, or None if a cell holds a line break (then each is checked)."""
-    joined = "\n".join(distinct) + "\n"
-    return joined if joined.count("\n") == len(distinct) else None
+def _joined(distinct: set[str]) -> str:
+    """The cells one per line (no cell holds a line break: each record is one line)."""
+    return "\n".join(distinct) + "\n"
 
 
 def _is_id(value: str) -> bool:
@@ -99,8 +95,7 @@ def _is_id(value: str) -> bool:
 
 
 def _ids(distinct: set[str], *_: Any) -> Known:
-    joined = _joined(distinct)
-    if joined is not None and _IDS.fullmatch(joined) and not distinct & _DOTS:
+    if _IDS.fullmatch(_joined(distinct)) and not distinct & _DOTS:
         return None
     return {cell: cell for cell in distinct if _is_id(cell)}
 
@@ -121,22 +116,18 @@ def _text_lists(distinct: set[str], *_: Any) -> Known:
 
 
 def _lines(distinct: set[str], *_: Any) -> Known:
-    joined = _joined(distinct)
-    if joined is not None and not _CONTROL.search(joined):
+    if not _CONTROL.search(_joined(distinct)):
         return None
-    return {cell: cell for cell in distinct if not _CONTROL.search(cell) and "\n" not in cell}
+    return {cell: cell for cell in distinct if not _CONTROL.search(cell)}
 
 
 def _emails(distinct: set[str], *_: Any) -> Known:
-    joined = _joined(distinct)
-    if joined is not None and _EMAILS.fullmatch(joined):
+    if _EMAILS.fullmatch(_joined(distinct)):
         return None
     return {cell: cell for cell in distinct if _EMAIL_ONE.fullmatch(cell)}
 
 
-def _numbers(
-    pattern: re.Pattern[str], kind: type[int] | type[float]
-) -> Callable[[set[str], _Field], Known]:
+def _numbers(pattern: re.Pattern[str], kind: type[int] | type[float]) -> Kind:
     def known(distinct: set[str], field: _Field) -> Known:
         low, high = field.low, field.high
         values = {cell: kind(cell) for cell in distinct if pattern.fullmatch(cell)}
@@ -151,7 +142,7 @@ def _numbers(
 
 def _each(
     convert: Callable[[str], Any],
-) -> Callable[[set[str], _Field], Known]:
+) -> Kind:
     def known(distinct: set[str], *_: Any) -> Known:
         values = {cell: convert(cell) for cell in distinct}
         return {cell: value for cell, value in values.items() if value is not None}
@@ -194,22 +185,22 @@ def _weekday(cell: str) -> str | None:
     return _WEEKDAY_NAMES.get(cell.lower())
 
 
-def _literal(*choices: str) -> _Kind:
-    return _Kind(_each(lambda cell: cell if cell in choices else None))
+def _literal(*choices: str) -> Kind:
+    return _each(lambda cell: cell if cell in choices else None)
 
 
-ID = _Kind(_ids)
-ID_LIST = _Kind(_id_lists)
-TEXT_LIST = _Kind(_text_lists)
-LINE = _Kind(_lines)
-EMAIL = _Kind(_emails)
-INT = _Kind(_numbers(_INT, int))
-FLOAT = _Kind(_numbers(_FLOAT, float))
-DATE = _Kind(_each(_date))
-CLOCK = _Kind(_each(_clock))
-BOOL = _Kind(_each(_bool))
-WEEKDAY = _Kind(_each(_weekday))
-LOCAL_TIME = _Kind(_local_times)
+ID: Kind = _ids
+ID_LIST: Kind = _id_lists
+TEXT_LIST: Kind = _text_lists
+LINE: Kind = _lines
+EMAIL: Kind = _emails
+INT: Kind = _numbers(_INT, int)
+FLOAT: Kind = _numbers(_FLOAT, float)
+DATE: Kind = _each(_date)
+CLOCK: Kind = _each(_clock)
+BOOL: Kind = _each(_bool)
+WEEKDAY: Kind = _each(_weekday)
+LOCAL_TIME: Kind = _local_times
 
 
 def _ordered(*, strictly: bool) -> Callable[[dict[str, list[Any]], set[int]], set[int]]:
@@ -228,7 +219,7 @@ def _ordered(*, strictly: bool) -> Callable[[dict[str, list[Any]], set[int]], se
 class _Spec:
     """The kind of every field of a table's row model, and the rows' own check."""
 
-    kinds: dict[str, _Kind]
+    kinds: dict[str, Kind]
     rows_check: Callable[[dict[str, list[Any]], set[int]], set[int]] | None = None
 
 
@@ -460,7 +451,7 @@ def read_columns(
             empty[name] = {k for k, cell in enumerate(cells) if not cell}
             if name in required:
                 bad |= empty[name]
-        known = spec.kinds[name].known(distinct, _Field(*_bounds(model, name), here))
+        known = spec.kinds[name](distinct, _Field(*_bounds(model, name), here))
         if known is None:
             values[name] = list(cells)
         else:
@@ -471,10 +462,12 @@ def read_columns(
             values[name][k] = fields[name].default
     if spec.rows_check is not None:
         bad |= spec.rows_check(values, bad)
-    full = [
-        values[name] if name in values else repeat(info.default, n) for name, info in fields.items()
-    ]
-    rows = list(map(dict, map(zip, repeat(tuple(fields)), zip(*full, strict=False))))
+    # every field in the model's order; a column the file leaves out takes the default
+    values = {
+        name: values[name] if name in values else [info.default] * n
+        for name, info in fields.items()
+    }
+    rows = list(map(dict, map(zip, repeat(tuple(values)), zip(*values.values(), strict=True))))
     # which cells of a row are empty, as bits (one per column with an empty cell); the
     # fields set of a row is the columns it fills: one set per pattern, shared as
     # model_construct(_fields_set=) allows; a row with every cell empty is blank
@@ -491,9 +484,7 @@ def read_columns(
     problems: list[Problem] = []
     unusual = sorted(blank | bad)
     if not unusual:
-        parsed.columns = {
-            name: values.get(name) or [info.default] * n for name, info in fields.items()
-        }
+        parsed.columns = values
     done = 0  # rows before it are made
     for k in [*unusual, n]:
         _make(model, rows[done:k], map(fields_sets.__getitem__, pattern[done:k]), parsed)

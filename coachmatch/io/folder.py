@@ -126,21 +126,19 @@ def _load(root: Path) -> Program:
         parsed[table] = ParsedTable(complete=name in contents or not present[name])
         if name not in contents:
             continue
-        fast = read_columns(contents[name], name, table, zone)
-        if fast is not None:
-            header, parsed[table], row_problems = fast
-            for note in unknown_columns(header):
-                warnings.warn(note, ProgramWarning, stacklevel=2)
-            problems.extend(row_problems)
-            continue
-        raw, read_problems = read_csv(contents[name], name, table)
-        problems.extend(read_problems)
-        if raw is None:
-            parsed[table].complete = False
-            continue
+        by_columns = read_columns(contents[name], name, table, zone)
+        if by_columns is None:  # the file as a whole needs the row loader
+            raw, read_problems = read_csv(contents[name], name, table)
+            problems.extend(read_problems)
+            if raw is None:
+                parsed[table].complete = False
+                continue
+            parsed[table], row_problems = parse_table(raw, zone)
+        else:
+            raw, parsed[table], row_problems = by_columns
         for note in unknown_columns(raw):
-            warnings.warn(note, ProgramWarning, stacklevel=2)
-        parsed[table], row_problems = parse_table(raw, zone)
+            # the caller of load_program (this runs in _load, under it)
+            warnings.warn(note, ProgramWarning, stacklevel=3)
         problems.extend(row_problems)
     problems.extend(_read_busy_calendars(root, meta, parsed))
     return assemble(meta, parsed, problems, f"program folder '{root}'", FILE_ORDER)
