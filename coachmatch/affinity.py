@@ -139,34 +139,112 @@ def _encoded(
     """The survey as two matrices whose product is the weighted similarity sum.
 
     ``resident`` (residents × columns) and ``coach`` (coaches × columns) hold one
-    :func:`_block` per question, the resident's rows weighted by w_q i_rq, so that
-    ``resident @ coach.T`` is Σ_q w_q i_rq sim_q(r, c) for every pair at once; ``weight``
-    is Σ_q w_q i_rq per resident. A coach who did not answer a question has zeros in
-    its block (sim_q = 0).
+    block per question (as :func:`_block` lays it out), the resident's rows weighted by
+    w_q i_rq, so that ``resident @ coach.T`` is Σ_q w_q i_rq sim_q(r, c) for every pair
+    at once; ``weight`` is Σ_q w_q i_rq per resident. A coach who did not answer a
+    question has zeros in its block (sim_q = 0). Built a question at a time from flat
+    lists of (answer, value), without a loop over matrix cells.
     """
     index = program.index
     questions = {q.question_id: q for q in program.questions}
-    blocks = []
-    for question_id, answers in _answers_by_question(program).items():
-        question = questions[question_id]
-        mine = [a for p, a in answers.items() if p in index.resident]
+    # each question's answers, residents' and coaches' apart, in survey order
+    by_question: dict[str, tuple[list[Answer], list[Answer]]] = {}
+    for answer in program.answers():
+        mine, theirs = by_question.setdefault(answer.question_id, ([], []))
+        if answer.person_id in index.resident:
+            mine.append(answer)
+        if answer.person_id in index.coach:
+            theirs.append(answer)
+    layouts = []
+    width = 0
+    for question_id, (mine, theirs) in by_question.items():
         if mine:
-            theirs = [a for p, a in answers.items() if p in index.coach]
-            blocks.append((question, mine, theirs, *_block(question, mine, theirs)))
-    width = sum(rows.shape[1] for *_, rows, _ in blocks)
+            layout = _Layout.of(questions[question_id], mine, theirs, width)
+            layouts.append(layout)
+            width += layout.width
     resident = np.zeros((len(index.resident_ids), width))
     coach = np.zeros((len(index.coach_ids), width))
     weight = np.zeros(len(index.resident_ids))
-    first = 0
-    for question, mine, theirs, rows, cols in blocks:
-        where = np.array([index.resident[a.person_id] for a in mine], dtype=np.int64)
-        w = question.weight * np.array([a.importance for a in mine])
-        span = slice(first, first + rows.shape[1])
-        resident[where, span] = rows * w[:, None]
-        coach[[index.coach[a.person_id] for a in theirs], span] = cols
-        weight[where] += w
-        first = span.stop
+    for layout in layouts:
+        rows = np.fromiter(map(index.resident.__getitem__, layout.residents), np.int64)
+        w = layout.question.weight * np.fromiter(layout.importance, np.float64, len(rows))
+        # a resident answers a question once (merged rows): plain assignment is exact
+        resident[rows[layout.r_answer], layout.r_column] = layout.r_value * w[layout.r_answer]
+        np.add.at(weight, rows, w)
+        if layout.coaches:
+            cols = np.fromiter(map(index.coach.__getitem__, layout.coaches), np.int64)
+            coach[cols[layout.c_answer], layout.c_column] = layout.c_value
     return resident, coach, weight
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """One question's block of :func:`_encoded`, as flat (answer, column, value) lists:
+    the residents' entries (before weighting) and the coaches'."""
+
+    question: Question
+    width: int
+    residents: list[str]
+    importance: list[float]
+    r_answer: npt.NDArray[np.int64]
+    r_column: npt.NDArray[np.int64]
+    r_value: npt.NDArray[np.float64]
+    coaches: list[str]
+    c_answer: npt.NDArray[np.int64]
+    c_column: npt.NDArray[np.int64]
+    c_value: npt.NDArray[np.float64]
+
+    @classmethod
+    def of(
+        cls, question: Question, mine: list[Answer], theirs: list[Answer], first: int
+    ) -> _Layout:
+        kind = question.kind
+        # each answer's distinct choices (a multi answer counts a choice once)
+        r_sets = [tuple(dict.fromkeys(a.answer)) for a in mine]
+        if kind == "multi":
+            values = sorted(
+                {v for chosen in r_sets for v in chosen} | {v for a in theirs for v in a.answer}
+            )
+        elif kind == "single":
+            values = sorted({a.answer[0] for a in mine} | {a.answer[0] for a in theirs})
+        else:
+            values = sorted({a.answer[0] for a in mine})
+        column = {v: first + k for k, v in enumerate(values)}
+        sizes = np.fromiter(map(len, r_sets), np.int64, len(r_sets))
+        r_answer = np.repeat(np.arange(len(r_sets)), sizes)
+        r_column = np.fromiter(
+            (column[v] for chosen in r_sets for v in chosen), np.int64, len(r_answer)
+        )
+        r_value = 1.0 / sizes[r_answer] if kind == "multi" else np.ones(len(r_answer))
+        if kind == "scale":
+            assert question.min is not None and question.max is not None
+            span = question.max - question.min
+            x = np.fromiter((float(a.answer[0]) for a in theirs), np.float64, len(theirs))
+            v = np.array([float(value) for value in values], dtype=np.float64)
+            c_answer = np.repeat(np.arange(len(theirs)), len(values))
+            c_column = np.tile(first + np.arange(len(values)), len(theirs))
+            c_value = (1.0 - np.abs(v[None, :] - x[:, None]) / span).reshape(-1)
+        else:
+            c_sets = [tuple(dict.fromkeys(a.answer)) for a in theirs]
+            c_sizes = np.fromiter(map(len, c_sets), np.int64, len(c_sets))
+            c_answer = np.repeat(np.arange(len(c_sets)), c_sizes)
+            c_column = np.fromiter(
+                (column[v] for chosen in c_sets for v in chosen), np.int64, len(c_answer)
+            )
+            c_value = np.ones(len(c_answer))
+        return cls(
+            question=question,
+            width=len(values),
+            residents=[a.person_id for a in mine],
+            importance=[a.importance for a in mine],
+            r_answer=r_answer,
+            r_column=r_column,
+            r_value=r_value,
+            coaches=[a.person_id for a in theirs],
+            c_answer=c_answer,
+            c_column=c_column,
+            c_value=c_value,
+        )
 
 
 def affinity_matrix(
@@ -228,8 +306,9 @@ def affinity_matrix(
     return matrix
 
 
-#: cells of a block of the compact affinity matrix (float64: 32 MB, reused memory)
-_BLOCK_CELLS = 1 << 22
+#: cells of a block of the compact affinity matrix (float64: 8 MB, below the size at
+#: which the C allocator maps fresh memory for every block)
+_BLOCK_CELLS = 1 << 20
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import UTC, date, datetime, time
 from functools import cached_property
+from operator import attrgetter
 from typing import Annotated, Any, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -1142,11 +1143,12 @@ class Program(ProgramHeader):
 def _merged_answers(survey: Sequence[Answer]) -> tuple[Answer, ...]:
     """Rows of one person and question merged, in the order of their first rows
     (linear in the rows: choices are collected once, then each answer built once)."""
+    people, questions = map(attrgetter("person_id"), survey), map(attrgetter("question_id"), survey)
+    if len(set(zip(people, questions, strict=True))) == len(survey):
+        return tuple(survey)  # one row per answer already (the usual case), checked at once
     rows: dict[tuple[str, str], list[Answer]] = {}
     for a in survey:
         rows.setdefault((a.person_id, a.question_id), []).append(a)
-    if len(rows) == len(survey):
-        return tuple(survey)
     merged = []
     for group in rows.values():
         if len(group) == 1:

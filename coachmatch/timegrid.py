@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cached_property
 
 import numpy as np
@@ -33,8 +33,24 @@ SLOTS_PER_DAY = 24 * 60 // SLOT_MINUTES
 BoolGrid = npt.NDArray[np.bool_]
 
 
+_EPOCH = date(1970, 1, 1)
+
+
 def _minutes(t: time) -> int:
     return t.hour * 60 + t.minute
+
+
+def _seconds(offset: timedelta | None) -> int:
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+def _slot_start(day: date, slot: int, zone: tzinfo) -> int:
+    """UTC start of a local slot in seconds since the epoch, -1 if that local time does
+    not exist (the first reading of an ambiguous time, as ``datetime`` takes it)."""
+    wall = datetime.combine(day, time(slot // 2, (slot % 2) * SLOT_MINUTES), tzinfo=zone)
+    back = wall.astimezone(UTC).astimezone(zone)
+    exists = back.replace(tzinfo=None) == wall.replace(tzinfo=None)
+    return int(wall.timestamp()) if exists else -1
 
 
 @dataclass(frozen=True)
@@ -72,13 +88,22 @@ class TimeGrid:
         zone = program.zone
         n = (program.end - program.start).days + 1
         days = tuple(program.start + timedelta(days=k) for k in range(n))
-        starts = np.empty((n, SLOTS_PER_DAY), dtype=np.int64)
-        for d, day in enumerate(days):
-            for s in range(SLOTS_PER_DAY):
-                wall = datetime.combine(day, time(s // 2, (s % 2) * SLOT_MINUTES), tzinfo=zone)
-                back = wall.astimezone(UTC).astimezone(zone)
-                exists = back.replace(tzinfo=None) == wall.replace(tzinfo=None)
-                starts[d, s] = int(wall.timestamp()) if exists else -1
+        # the wall clock as if it were UTC, in seconds since the epoch
+        first = (program.start - _EPOCH).days * 86_400
+        wall = first + 86_400 * np.arange(n)[:, None] + SLOT_MINUTES * 60 * np.arange(SLOTS_PER_DAY)
+        # UTC offsets at each local midnight, both readings of an ambiguous time (PEP 495)
+        edges = [
+            datetime.combine(program.start + timedelta(days=k), time(), zone) for k in range(n + 1)
+        ]
+        before = [edge.utcoffset() for edge in edges]
+        after = [edge.replace(fold=1).utcoffset() for edge in edges]
+        same = [b == a for b, a in zip(before, after, strict=True)]
+        steady = [same[d] and same[d + 1] and before[d] == before[d + 1] for d in range(n)]
+        offset = np.array([_seconds(b) for b in before[:n]], dtype=np.int64)
+        starts = wall - offset[:, None]
+        # a day whose offset changes (at most twice a year) is read slot by slot
+        for d in np.flatnonzero(~np.array(steady, dtype=bool)).tolist():
+            starts[d] = [_slot_start(days[d], s, zone) for s in range(SLOTS_PER_DAY)]
         return cls(program, days, starts)
 
     # -- looking up -------------------------------------------------------------

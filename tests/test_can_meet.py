@@ -194,3 +194,49 @@ def test_the_example_folder_has_every_pair_judged(tmp_path: Path) -> None:
     result = match(program)
     made = list(zip(result.pairs["resident_id"], result.pairs["coach_id"], strict=True))
     assert r7_can_meet.check(program, made) == []
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(narrow_programs(max_residents=4, max_coaches=3), st.integers(0, 250))
+def test_pairs_judged_by_kind_are_judged_as_alone(program: Program, as_of_day: int) -> None:
+    """can_meet judges one pair of each kind (same rotations, shared weekdays, home site,
+    virtual_ok) and then the pairs whose busy time takes a day; that must equal judging
+    every pair on its own days. Each person is copied without busy time, so that kinds
+    hold several pairs and busy time is what sets them apart."""
+    from coachmatch.constraints.r7_can_meet import _Cadence, _pairwise
+
+    copies_r = [
+        r.model_copy(update={"resident_id": r.resident_id + "x"}) for r in program.residents
+    ]
+    copies_c = [c.model_copy(update={"coach_id": c.coach_id + "x"}) for c in program.coaches]
+    program = program.replace(
+        residents=(*program.residents, *copies_r),
+        coaches=(*program.coaches, *copies_c),
+        rotations=(
+            *program.rotations,
+            *(x.model_copy(update={"resident_id": x.resident_id + "x"}) for x in program.rotations),
+        ),
+        availability=(
+            *program.availability,
+            *(w.model_copy(update={"person_id": w.person_id + "x"}) for w in program.availability),
+        ),
+        policy=program.policy.model_copy(update={"max_caseload": 2 * len(program.residents)}),
+    )
+    index = program.index
+    rows, cols = (
+        a.ravel()
+        for a in np.meshgrid(
+            np.arange(len(index.resident_ids)), np.arange(len(index.coach_ids)), indexing="ij"
+        )
+    )
+    start = min(program.start.toordinal() + as_of_day, program.end.toordinal())
+    usual = r7_can_meet._BATCH
+    for as_of in (None, date.fromordinal(start)):
+        start_day = (as_of - program.start).days if as_of else 0
+        alone = _pairwise(program, rows, cols, _Cadence.of(program, start_day))
+        assert (r7_can_meet.can_meet(program, rows, cols, start=as_of) == alone).all()
+        try:  # kinds and touched pairs taken a few at a time, as a whole faculty is
+            r7_can_meet._BATCH = 4
+            assert (r7_can_meet.can_meet(program, rows, cols, start=as_of) == alone).all()
+        finally:
+            r7_can_meet._BATCH = usual

@@ -164,3 +164,16 @@ def test_r2_mask_is_its_check_on_every_pair(program: Program, later: int, earlie
     pairs = [(r, c) for r in index.resident_ids for c in index.coach_ids]
     found = {(v.resident_id, v.coach_id) for v in r2_no_supervisor.check(program, pairs)}
     assert {(r, c) for r, c in pairs if mask[index.resident[r], index.coach[c]]} == found
+
+
+@settings(max_examples=150, deadline=None)
+@given(programs(), st.sampled_from(["forbid", "recuse", "off"]))
+def test_r3_mask_is_its_check_on_every_pair(program: Program, mode: str) -> None:
+    """R3's mask, a panel at a time, forbids exactly the pairs its own check finds,
+    under each of the three policies."""
+    program = program.replace(policy=program.policy.model_copy(update={"not_own_decision": mode}))
+    mask = r3_not_own_decision.forbidden(program)
+    index = program.index
+    pairs = [(r, c) for r in index.resident_ids for c in index.coach_ids]
+    found = {(v.resident_id, v.coach_id) for v in r3_not_own_decision.check(program, pairs)}
+    assert {(r, c) for r, c in pairs if mask[index.resident[r], index.coach[c]]} == found

@@ -133,3 +133,29 @@ def test_locate_round_trips() -> None:
     day, s, boundary = grid.locate(when)
     assert grid.slot_start(day, s) == when and boundary
     assert not grid.locate(when + timedelta(minutes=10))[2]
+
+
+def test_the_grid_is_every_slot_read_alone_in_zones_with_odd_clock_changes() -> None:
+    """Days are filled at once from their midnight offsets; each must equal reading the
+    slot alone (``_slot_start``), in zones whose clocks change at midnight, by half an
+    hour, by two hours, twice a year around Ramadan, or skip a whole day."""
+    from coachmatch.timegrid import _slot_start
+
+    cases = [
+        ("America/Toronto", date(2026, 7, 1), date(2027, 6, 30)),
+        ("Australia/Lord_Howe", date(2026, 1, 1), date(2026, 12, 31)),  # 30-minute DST
+        ("Antarctica/Troll", date(2026, 1, 1), date(2026, 12, 31)),  # 2-hour DST
+        ("America/Havana", date(2026, 1, 1), date(2026, 12, 31)),  # changes at midnight
+        ("America/Santiago", date(2026, 1, 1), date(2026, 12, 31)),  # midnight, south
+        ("Africa/Casablanca", date(2026, 1, 1), date(2026, 12, 31)),  # around Ramadan
+        ("Europe/Dublin", date(2026, 1, 1), date(2026, 12, 31)),  # negative DST in tzdata
+        ("Pacific/Apia", date(2011, 12, 25), date(2012, 1, 5)),  # skipped 30 Dec 2011
+        ("Asia/Kathmandu", date(1985, 12, 28), date(1986, 1, 4)),  # +5:30 -> +5:45
+        ("UTC", date(2026, 7, 1), date(2026, 7, 10)),
+    ]
+    for zone, start, end in cases:
+        grid = TimeGrid.of(program(timezone=zone, start=start, end=end))
+        expected = [
+            [_slot_start(day, s, ZoneInfo(zone)) for s in range(SLOTS_PER_DAY)] for day in grid.days
+        ]
+        assert (grid.starts == np.array(expected, dtype=np.int64)).all(), zone

@@ -18,6 +18,7 @@ Forbids pairs: an eligibility mask, as R2.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from operator import attrgetter
 
 import numpy as np
 
@@ -48,13 +49,15 @@ def forbidden(program: Program) -> Mask:
     index = program.index
     mask = np.zeros((len(index.resident_ids), len(index.coach_ids)), dtype=bool)
     members = program.panel_members()
-    for row, resident in enumerate(program.residents):
-        panel = resident.decision_panel
-        if panel is None or panel not in members:
-            continue
-        if _excluded(program, panel, members[panel]):
+    # each panel's excluded coaches once, then every resident it decides at once
+    decided: dict[str, list[int]] = {}
+    for row, panel in enumerate(map(attrgetter("decision_panel"), program.residents)):
+        if panel is not None:
+            decided.setdefault(panel, []).append(row)
+    for panel, rows in decided.items():
+        if panel in members and _excluded(program, panel, members[panel]):
             cols = [index.coach[m] for m in members[panel] if m in index.coach]
-            mask[row, cols] = True
+            mask[np.ix_(rows, cols)] = True
     return mask
 
 

@@ -32,7 +32,8 @@ def forbidden(program: Program) -> Mask:
         if coach.programs:
             takes[row] = False
             takes[row, [code[p] for p in coach.programs]] = True
-    mask: Mask = ~takes[:, resident_program].T
+    # row by resident, in memory order (residents x coaches), as every other mask
+    mask: Mask = ~np.ascontiguousarray(takes.T)[resident_program]
     return mask
 
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from fractions import Fraction
 from operator import attrgetter
 from typing import Any
@@ -79,6 +79,8 @@ _ALL_SLOTS = (1 << SLOTS_PER_DAY) - 1
 #: pairs per batch: bounds memory (a batch's day arrays are a few tens of MB)
 _BATCH = 1 << 15
 _NEG = -(2**30)  # "no plan" in the recursion; any real total is far above _NEG / 2
+#: spring-forward days a pair's shared days can number (one a year in real zones)
+_MAX_ODD = 24
 
 
 # ---------------------------------------------------------------------------
@@ -242,15 +244,35 @@ def _weekly(program: Program) -> U64:
     row = {**index.resident, **{k: n_res + v for k, v in index.coach.items()}}
     weekly = np.zeros((len(row), 7), dtype=np.uint64)
     listed = np.zeros(len(row), dtype=bool)
-    for w in program.availability:
-        k = row[w.person_id]
-        listed[k] = True
-        bits = _window_bits(w.start.hour * 60 + w.start.minute, w.end.hour * 60 + w.end.minute)
-        weekly[k, WEEKDAYS.index(w.weekday)] |= np.uint64(bits)
+    windows = program.availability
+    if windows:
+        count = len(windows)
+        person = np.fromiter(
+            map(row.__getitem__, map(attrgetter("person_id"), windows)), np.int64, count
+        )
+        day = np.fromiter(map(WEEKDAYS.index, map(attrgetter("weekday"), windows)), np.int64, count)
+        opens, closes = (
+            np.fromiter(map(_minute_of_day, map(attrgetter(key), windows)), np.int64, count)
+            for key in ("start", "end")
+        )
+        # slots wholly inside [opens, closes) (TimeGrid.weekly's rule)
+        first = -(-opens // SLOT_MINUTES)
+        last = np.minimum(closes // SLOT_MINUTES, SLOTS_PER_DAY)
+        bits = np.where(
+            last > first,
+            (_ONE << last.astype(np.uint64)) - (_ONE << np.minimum(first, last).astype(np.uint64)),
+            np.uint64(0),
+        )
+        np.bitwise_or.at(weekly, (person, day), bits)
+        listed[person] = True
     begin, end = program.policy.workday
     workday = _window_bits(begin.hour * 60 + begin.minute, end.hour * 60 + end.minute)
     weekly[np.ix_(~listed, np.arange(5))] = np.uint64(workday)
     return weekly
+
+
+def _minute_of_day(t: time) -> int:
+    return t.hour * 60 + t.minute
 
 
 def _busy(program: Program, grid: TimeGrid, weekly: U64, weekday: IntArray, exists: U64) -> _Busy:
@@ -273,16 +295,24 @@ def _busy(program: Program, grid: TimeGrid, weekly: U64, weekday: IntArray, exis
     high = np.searchsorted(flat, end, side="left").astype(np.int64)
     keep = high > low
     person, low, high = person[keep], low[keep], high[keep]
-    # every busy slot: (person, flat slot), built as ranges
-    lengths = high - low
+    # every (interval, day) it touches, with the slots it takes that day
+    first_day, last_day = low // SLOTS_PER_DAY, (high - 1) // SLOTS_PER_DAY
+    lengths = last_day - first_day + 1
     owner = np.repeat(person, lengths)
     offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    slot = np.repeat(low, lengths) + offsets
-    key = np.unique(owner * (n_days * SLOTS_PER_DAY) + slot)
-    owner, slot = key // (n_days * SLOTS_PER_DAY), key % (n_days * SLOTS_PER_DAY)
-    day, within = slot // SLOTS_PER_DAY, slot % SLOTS_PER_DAY
-    day_key, first = np.unique(owner * n_days + day, return_index=True)
-    bits = np.bitwise_or.reduceat(_ONE << within.astype(np.uint64), first)
+    day = np.repeat(first_day, lengths) + offsets
+    begin_slot = np.maximum(np.repeat(low, lengths) - day * SLOTS_PER_DAY, 0)
+    end_slot = np.minimum(np.repeat(high, lengths) - day * SLOTS_PER_DAY, SLOTS_PER_DAY)
+    taken = (_ONE << end_slot.astype(np.uint64)) - (_ONE << begin_slot.astype(np.uint64))
+    # one entry per (person, day): the slots all their intervals take
+    key = owner * n_days + day
+    if not len(key):
+        return _Busy(pointer, np.zeros(0, np.int64), np.zeros(0, np.uint64))
+    order = np.argsort(key, kind="stable")
+    key, taken = key[order], taken[order]
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    day_key = key[first]
+    bits = np.bitwise_or.reduceat(taken, first)
     who, when = day_key // n_days, day_key % n_days
     # only days where busy time takes a slot the person would otherwise offer
     matters = (bits & weekly[who, weekday[when]] & exists[when]) != 0
@@ -374,6 +404,8 @@ def _fits(mask: U64, length: int) -> U64:
 def _exception_entries(busy: _Busy, people: IntArray, pairs: IntArray) -> tuple[IntArray, IntArray]:
     """(pair, day) for every busy day of each pair's person."""
     counts = np.diff(busy.pointer)[people]
+    some = np.flatnonzero(counts)  # most people have no busy day that matters
+    counts, people, pairs = counts[some], people[some], pairs[some]
     total = int(counts.sum())
     pair = np.repeat(pairs, counts)
     starts = np.repeat(busy.pointer[people], counts)
@@ -394,14 +426,20 @@ def _busy_bits(busy: _Busy, people: IntArray, days: IntArray, n_days: int) -> U6
 
 
 def pair_days(
-    program: Program, residents: IntArray, coaches: IntArray, *, start_day: int = 0
+    program: Program,
+    residents: IntArray,
+    coaches: IntArray,
+    *,
+    start_day: int = 0,
+    busy: bool = True,
 ) -> tuple[U64, U64]:
     """Days each pair could meet in person and virtually, as (words, pairs) bitsets.
 
     ``residents`` and ``coaches`` are Program row numbers; days before ``start_day``
     are left out. A day is in the set when both are free for a whole meeting at the
     same time (S1, S3) and, in person, a place exists (S4); virtually, when the policy
-    and the coach's ``virtual_ok`` allow it.
+    and the coach's ``virtual_ok`` allow it. With ``busy=False`` the two people's busy
+    time is left out (their weekly free time, rotations and places only).
     """
     free = FreeTime.of(program)
     policy = program.policy
@@ -420,17 +458,19 @@ def pair_days(
     pair_index = np.arange(n_pairs)
     e_pair = [np.repeat(pair_index, len(odd))]
     e_day = [np.tile(odd, n_pairs)]
-    for busy, people in ((free.resident_busy, residents), (free.coach_busy, coaches)):
-        p, d = _exception_entries(busy, people, pair_index)
-        e_pair.append(p)
-        e_day.append(d)
+    for sparse, people in ((free.resident_busy, residents), (free.coach_busy, coaches)):
+        if busy:
+            p, d = _exception_entries(sparse, people, pair_index)
+            e_pair.append(p)
+            e_day.append(d)
     entry_pair, entry_day = np.concatenate(e_pair), np.concatenate(e_day)
     if len(entry_pair):
         r, c = residents[entry_pair], coaches[entry_pair]
         wd = free.weekday[entry_day]
         mask = free.resident_weekly[r, wd] & free.coach_weekly[c, wd] & free.exists[entry_day]
-        mask &= ~_busy_bits(free.resident_busy, r, entry_day, n)
-        mask &= ~_busy_bits(free.coach_busy, c, entry_day, n)
+        if busy:
+            mask &= ~_busy_bits(free.resident_busy, r, entry_day, n)
+            mask &= ~_busy_bits(free.coach_busy, c, entry_day, n)
         ok = (_fits(mask, length) != 0) & free.on_rotation[r, entry_day]
         word, bit = entry_day // 64, (entry_day % 64).astype(np.uint64)
         # unbuffered: several exception days of one pair share a 64-day word
@@ -560,6 +600,15 @@ def can_meet(
 ) -> BoolArray:
     """Whether each pair, alone, has a plan satisfying S1–S4 (R7), computed at once.
 
+    Pairs alike in everything R7 looks at but busy time (the resident's rotation days
+    and places, the weekdays and spring-forward days the two share room on, the coach's
+    home site and ``virtual_ok``) have the same days without busy time, and are judged
+    once per kind. Busy time only takes days away, so a pair whose kind cannot meet
+    cannot either; one that can is judged again on its kind's days less the days its
+    busy time takes. This is exactly judging every pair on its own days
+    (:func:`_pairwise`, tested against it), a few hundred kinds instead of a
+    million pairs on a whole faculty.
+
     Parameters
     ----------
     program : Program
@@ -584,20 +633,216 @@ def can_meet(
     coaches = np.asarray(coaches, dtype=np.int64)
     start_day = max((start - program.start).days, 0) if start is not None else 0
     cadence = _Cadence.of(program, start_day)
+    if start_day >= cadence.n_days or not len(residents):
+        return np.zeros(len(residents), dtype=bool)
+    kinds = _Kinds.of(program)
+    group = kinds.group(program, residents, coaches)
+    if group is None:  # too many kinds to number (never in a real program)
+        return _pairwise(program, residents, coaches, cadence)
+    ids, first = group
+    # one pair of each kind stands for it: its days without busy time are every
+    # pair's of that kind
+    days = [
+        pair_days(
+            program,
+            residents[first[lo : lo + _BATCH]],
+            coaches[first[lo : lo + _BATCH]],
+            start_day=start_day,
+            busy=False,
+        )
+        for lo in range(0, len(first), _BATCH)
+    ]
+    kind_ip = np.concatenate([ip for ip, _ in days], axis=1)
+    kind_v = np.concatenate([v for _, v in days], axis=1)
+    out = _judge(kind_ip, kind_v, cadence)[ids]
+    # busy time only ever takes days away: pairs that can meet without it are judged
+    # again on their kind's days less the days their busy time takes
+    maybe = np.flatnonzero(out)
+    entry, day = _lost_days(program, residents[maybe], coaches[maybe], start_day)
+    touched, entry = np.unique(entry, return_inverse=True)
+    for lo in range(0, len(touched), _BATCH):
+        part = touched[lo : lo + _BATCH]
+        pairs = maybe[part]
+        in_person, virtual = kind_ip[:, ids[pairs]], kind_v[:, ids[pairs]]
+        chosen = (entry >= lo) & (entry < lo + len(part))
+        at = (day[chosen] // 64, entry[chosen] - lo)
+        keep = ~(_ONE << (day[chosen] % 64).astype(np.uint64))
+        # unbuffered: one pair may lose several days of one 64-day word
+        np.bitwise_and.at(in_person, at, keep)
+        np.bitwise_and.at(virtual, at, keep)
+        out[pairs] = _judge(in_person, virtual, cadence)
+    return out
+
+
+def _pairwise(
+    program: Program, residents: IntArray, coaches: IntArray, cadence: _Cadence
+) -> BoolArray:
+    """R7 for each pair on its own days, in batches."""
     out = np.zeros(len(residents), dtype=bool)
-    if start_day >= cadence.n_days:
-        return out
     for lo in range(0, len(residents), _BATCH):
         rows, cols = residents[lo : lo + _BATCH], coaches[lo : lo + _BATCH]
-        in_person, virtual = pair_days(program, rows, cols, start_day=start_day)
-        yes, no = _surely(in_person, virtual, cadence)
-        out[lo : lo + len(rows)] = yes
-        unsure = np.flatnonzero(~yes & ~no)
-        for k in range(0, len(unsure), _BATCH // 4):
-            part = unsure[k : k + _BATCH // 4]
-            days_ip = _unpack_days(in_person[:, part], cadence.n_days)
-            days_v = _unpack_days(virtual[:, part], cadence.n_days)
-            out[lo + part] = _exact(days_ip, days_v, cadence)
+        in_person, virtual = pair_days(program, rows, cols, start_day=cadence.first_from)
+        out[lo : lo + len(rows)] = _judge(in_person, virtual, cadence)
+    return out
+
+
+def _judge(in_person: U64, virtual: U64, cadence: _Cadence) -> BoolArray:
+    """R7 per column of (words, pairs) day bitsets: the cheap tests, then the recursion
+    for the pairs they leave open."""
+    yes, no = _surely(in_person, virtual, cadence)
+    out = yes.copy()
+    unsure = np.flatnonzero(~yes & ~no)
+    for k in range(0, len(unsure), _BATCH // 4):
+        part = unsure[k : k + _BATCH // 4]
+        days_ip = _unpack_days(in_person[:, part], cadence.n_days)
+        days_v = _unpack_days(virtual[:, part], cadence.n_days)
+        out[part] = _exact(days_ip, days_v, cadence)
+    return out
+
+
+def _lost_days(
+    program: Program, residents: IntArray, coaches: IntArray, start_day: int
+) -> tuple[IntArray, IntArray]:
+    """(pair, day) wherever busy time takes away a day the pair would otherwise have:
+    without busy time a meeting fits that day (a rotation day, from ``start_day``),
+    with the two people's busy time none does."""
+    free = FreeTime.of(program)
+    n = free.n_days
+    length = -(-program.policy.meeting_minutes // SLOT_MINUTES)
+    pair_index = np.arange(len(residents))
+    pairs, days = [], []
+    for sparse, people in ((free.resident_busy, residents), (free.coach_busy, coaches)):
+        entry_pair, entry_day = _exception_entries(sparse, people, pair_index)
+        later = entry_day >= start_day
+        entry_pair, entry_day = entry_pair[later], entry_day[later]
+        r, c = residents[entry_pair], coaches[entry_pair]
+        wd = free.weekday[entry_day]
+        mask = free.resident_weekly[r, wd] & free.coach_weekly[c, wd] & free.exists[entry_day]
+        had = (_fits(mask, length) != 0) & free.on_rotation[r, entry_day]
+        mask &= ~_busy_bits(free.resident_busy, r, entry_day, n)
+        mask &= ~_busy_bits(free.coach_busy, c, entry_day, n)
+        lost = had & (_fits(mask, length) == 0)
+        pairs.append(entry_pair[lost])
+        days.append(entry_day[lost])
+    # a day both people's busy time takes is listed twice; clearing it twice is harmless
+    return np.concatenate(pairs), np.concatenate(days)
+
+
+@dataclass(frozen=True)
+class _Kinds:
+    """What R7 looks at in a pair, busy time aside, numbered per person (cached).
+
+    A pair's days without busy time follow from the resident's rotation days (and
+    rotation sites, when some trips between sites have no travel time), the weekdays
+    and spring-forward days on which the two share room for a meeting, and the
+    coach's home site (idem) and ``virtual_ok``.
+    """
+
+    resident_kind: IntArray  # per resident
+    coach_kind: IntArray  # per coach
+    resident_weekly: IntArray  # per resident: its weekly pattern's number
+    coach_weekly: IntArray  # per coach: idem
+    #: (resident patterns, coach patterns): the pair's shared days as a number, or
+    #: None when there are too many pattern pairs to tabulate
+    shared: IntArray | None
+    n_shared: int  # shared-day numbers are below this
+    weekly_pairs: tuple[U64, U64]  # the patterns themselves
+
+    @classmethod
+    def of(cls, program: Program) -> _Kinds:
+        built: _Kinds = program.index.derived("r7_kinds", lambda: cls._build(program))
+        return built
+
+    @classmethod
+    def _build(cls, program: Program) -> _Kinds:
+        free = FreeTime.of(program)
+        placed = not free.trip_ok.all() and program.policy.virtual != "only"
+        resident_rows = np.ascontiguousarray(free.rotation_bits.T)
+        if placed:
+            resident_rows = np.hstack([resident_rows, free.site.astype(np.uint64)])
+        resident_kind = _row_ids(resident_rows)
+        home = free.coach_site if placed else np.zeros(len(free.coach_site), np.int64)
+        coach_kind = home * 2 + free.coach_virtual_ok
+        r_patterns, resident_weekly = np.unique(free.resident_weekly, axis=0, return_inverse=True)
+        c_patterns, coach_weekly = np.unique(free.coach_weekly, axis=0, return_inverse=True)
+        n_odd = len(_odd_days(free))
+        shared = None
+        if n_odd <= _MAX_ODD and len(r_patterns) * len(c_patterns) <= 1 << 22:
+            shared = _shared_days(program, r_patterns[:, None, :], c_patterns[None, :, :])
+        return cls(
+            resident_kind=resident_kind,
+            coach_kind=coach_kind.astype(np.int64),
+            resident_weekly=resident_weekly.reshape(-1).astype(np.int64),
+            coach_weekly=coach_weekly.reshape(-1).astype(np.int64),
+            shared=shared,
+            n_shared=1 << (7 + n_odd),
+            weekly_pairs=(r_patterns, c_patterns),
+        )
+
+    def group(
+        self, program: Program, residents: IntArray, coaches: IntArray
+    ) -> tuple[IntArray, IntArray] | None:
+        """(kind number of each pair, one pair of each kind), or None when the kinds
+        are too many to number in an int64."""
+        n_rk = int(self.resident_kind.max()) + 1
+        n_ck = int(self.coach_kind.max()) + 1
+        if self.n_shared > 1 << (7 + _MAX_ODD) or n_rk * self.n_shared * n_ck >= 1 << 62:
+            return None
+        rw, cw = self.resident_weekly[residents], self.coach_weekly[coaches]
+        if self.shared is not None:
+            shared = self.shared[rw, cw]
+        else:
+            r_patterns, c_patterns = self.weekly_pairs
+            shared = np.empty(len(residents), dtype=np.int64)
+            for lo in range(0, len(residents), _BATCH):
+                part = slice(lo, lo + _BATCH)
+                shared[part] = _shared_days(program, r_patterns[rw[part]], c_patterns[cw[part]])
+        key = (self.resident_kind[residents] * self.n_shared + shared) * n_ck
+        key += self.coach_kind[coaches]
+        space = n_rk * self.n_shared * n_ck
+        if space <= 4 * len(key) + (1 << 20):
+            seen = np.zeros(space, dtype=bool)
+            seen[key] = True
+            number = np.cumsum(seen) - 1
+            ids = number[key]
+        else:
+            _, ids = np.unique(key, return_inverse=True)
+            ids = ids.reshape(-1)
+        first = np.empty(int(ids.max()) + 1, dtype=np.int64)
+        first[ids] = np.arange(len(ids))  # any pair of a kind stands for it
+        return ids.astype(np.int64), first
+
+
+def _row_ids(rows: npt.NDArray[Any]) -> IntArray:
+    """Equal rows, equal numbers (0, 1, ...)."""
+    as_bytes = np.ascontiguousarray(rows).view(
+        np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))
+    )
+    _, ids = np.unique(as_bytes.reshape(-1), return_inverse=True)
+    out: IntArray = ids.reshape(-1).astype(np.int64)
+    return out
+
+
+def _odd_days(free: FreeTime) -> IntArray:
+    """Days on which some local time does not exist (spring forward)."""
+    odd: IntArray = np.flatnonzero(free.exists != np.uint64(_ALL_SLOTS))
+    return odd
+
+
+def _shared_days(program: Program, resident: U64, coach: U64) -> IntArray:
+    """A number for the days two weekly patterns share room for a meeting on: bit w for
+    weekday w, bit 7 + k for the k-th spring-forward day (whose hours differ)."""
+    free = FreeTime.of(program)
+    length = -(-program.policy.meeting_minutes // SLOT_MINUTES)
+    weekly = resident & coach
+    if length > SLOTS_PER_DAY:
+        weekly = np.zeros_like(weekly)
+    fits = _fits(weekly & np.uint64(_ALL_SLOTS), length) != 0
+    out: IntArray = (fits.astype(np.int64) << np.arange(7)).sum(axis=-1)
+    for k, day in enumerate(_odd_days(free).tolist()):
+        wd = int(free.weekday[day])
+        on = _fits(resident[..., wd] & coach[..., wd] & free.exists[day], length) != 0
+        out |= on.astype(np.int64) << (7 + k)
     return out
 
 

@@ -338,7 +338,7 @@ def build_pool(
     problem = MatchingProblem(
         program=program,
         eligibility=Eligibility(allowed_all, _LazyMasks(program, as_of)),  # type: ignore[arg-type]
-        matrix=matrix,  # type: ignore[arg-type]  # uint8: read only by index
+        matrix=matrix,  # uint8, as build_problem's
         residents=residents,
         coaches=coaches,
         resident=arc_r,
