@@ -28,7 +28,10 @@ Protocol
   packed, then every pair the other rules allow judged, on a fresh copy of the Program
   each time (no cached free time), median of the repeats. It is part of every method's
   time (eligibility includes it). Likewise, on fresh copies: the affinity matrix, the
-  whole eligibility mask, and ``build_problem`` (both together, with the arc arrays).
+  whole eligibility mask, ``build_problem`` (both together, with the arc arrays), and
+  ``match()`` itself ("first match": a program's first match, nothing cached; the
+  ``time`` column repeats match() on one Program, whose free time and grid are then
+  cached).
 - Ratios: ``× reference`` against the reference of the same size; ``× bare solve``
   against ``reference-solve`` (the reference's flow solve alone, arcs given) when it
   runs first, which is the reference issue 13 states its matching target in.
@@ -231,7 +234,8 @@ def run_one(size: str, method: str, repeats: int) -> dict[str, Any]:
 def _stage_seconds(program: coachmatch.Program, repeats: int) -> dict[str, float]:
     """Median times of match()'s stages before the solver, each on a fresh copy of the
     Program (no cached free time, masks or grids): the affinity matrix, the
-    eligibility mask (every rule, R7 included) and the whole ``build_problem``."""
+    eligibility mask (every rule, R7 included) and the whole ``build_problem``; and
+    ``match()`` itself on a fresh copy (a program's first match, nothing cached)."""
     from coachmatch.affinity import affinity_matrix
     from coachmatch.constraints import eligibility
 
@@ -239,6 +243,7 @@ def _stage_seconds(program: coachmatch.Program, repeats: int) -> dict[str, float
         "affinity_s": affinity_matrix,
         "eligibility_s": eligibility,
         "build_problem_s": build_problem,
+        "fresh_match_s": match,
     }
     out = {}
     for name, step in steps.items():
@@ -287,10 +292,11 @@ def main() -> None:
     )
     print(
         "| size | method | time (s) | × reference | × bare solve | affinity (s) "
-        "| eligibility (s) | R7 mask (s) | build_problem (s) | peak MiB | total affinity "
+        "| eligibility (s) | R7 mask (s) | build_problem (s) | first match (s) "
+        "| first × bare solve | peak MiB | total affinity "
         "| × reference | min affinity (answered) | kept | unmatched | violations |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for size in args.sizes:
         ref: dict[str, Any] | None = None
@@ -310,7 +316,7 @@ def main() -> None:
                     command, capture_output=True, text=True, timeout=args.timeout, check=True
                 )
             except subprocess.TimeoutExpired:
-                print(f"| {size} | {method} | > {args.timeout:.0f} |" + " |" * 13, flush=True)
+                print(f"| {size} | {method} | > {args.timeout:.0f} |" + " |" * 15, flush=True)
                 continue
             row = json.loads(done.stdout.strip().splitlines()[-1])
             rows.append(row)
@@ -320,6 +326,8 @@ def main() -> None:
                 ref = row
             t_ratio = f"{row['seconds'] / ref['seconds']:.2f}" if ref else ""
             b_ratio = f"{row['seconds'] / bare['seconds']:.2f}" if bare else ""
+            first = row.get("fresh_match_s")
+            f_ratio = f"{first / bare['seconds']:.2f}" if bare and first is not None else ""
             a_ratio = f"{row['total_affinity'] / ref['total_affinity']:.3f}" if ref else ""
 
             def cell(key: str, row: dict[str, Any] = row) -> str:
@@ -328,7 +336,8 @@ def main() -> None:
             print(
                 f"| {size} | {method} | {row['seconds']:.3f} | {t_ratio} | {b_ratio} "
                 f"| {cell('affinity_s')} | {cell('eligibility_s')} | {cell('r7_seconds')} "
-                f"| {cell('build_problem_s')} | {row['peak_mib']:.0f} "
+                f"| {cell('build_problem_s')} | {cell('fresh_match_s')} | {f_ratio} "
+                f"| {row['peak_mib']:.0f} "
                 f"| {row['total_affinity']} | {a_ratio} | {row['min_affinity']} | {row['kept']} "
                 f"| {row['unmatched']} | {row['violations']} |",
                 flush=True,

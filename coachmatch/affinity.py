@@ -24,6 +24,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import chain, repeat
+from operator import attrgetter
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +60,13 @@ def _score(
     np.floor(scores, out=scores)
     np.clip(scores, 0, 100, out=scores)
     return scores.astype(np.int64)
+
+
+def _truncated(scores: npt.NDArray[np.float64], dtype: type) -> npt.NDArray[Any]:
+    """Scores already scaled and raised by _HALF_UP, capped to 0..100 and truncated
+    (``scores`` is overwritten)."""
+    np.clip(scores, 0.0, 100.0 + _HALF_UP, out=scores)
+    return scores.astype(dtype)
 
 
 def _answers_by_question(program: Program) -> dict[str, dict[str, Answer]]:
@@ -142,109 +152,101 @@ def _encoded(
     block per question (as :func:`_block` lays it out), the resident's rows weighted by
     w_q i_rq, so that ``resident @ coach.T`` is Σ_q w_q i_rq sim_q(r, c) for every pair
     at once; ``weight`` is Σ_q w_q i_rq per resident. A coach who did not answer a
-    question has zeros in its block (sim_q = 0). Built a question at a time from flat
-    lists of (answer, value), without a loop over matrix cells.
+    question has zeros in its block (sim_q = 0). Built a column of the survey at a
+    time: each answer's fields are read once, its distinct choices taken once, and
+    every block written as flat (row, column, value) lists.
     """
     index = program.index
+    answers = program.answers()
+    n = len(answers)
+    question_ids = list(map(attrgetter("question_id"), answers))
+    person_ids = list(map(attrgetter("person_id"), answers))
+    # each answer's distinct choices, in order (a multi answer counts a choice once)
+    chosen = list(map(tuple, map(dict.fromkeys, map(attrgetter("answer"), answers))))
+    importance = np.fromiter(map(attrgetter("importance"), answers), np.float64, n)
+    as_resident = np.fromiter(map(index.resident.get, person_ids, repeat(-1)), np.int64, n)
+    as_coach = np.fromiter(map(index.coach.get, person_ids, repeat(-1)), np.int64, n)
+    order = {q: k for k, q in enumerate(dict.fromkeys(question_ids))}
+    asked = np.fromiter(map(order.__getitem__, question_ids), np.int64, n)
     questions = {q.question_id: q for q in program.questions}
-    # each question's answers, residents' and coaches' apart, in survey order
-    by_question: dict[str, tuple[list[Answer], list[Answer]]] = {}
-    for answer in program.answers():
-        mine, theirs = by_question.setdefault(answer.question_id, ([], []))
-        if answer.person_id in index.resident:
-            mine.append(answer)
-        if answer.person_id in index.coach:
-            theirs.append(answer)
-    layouts = []
+    blocks = []
     width = 0
-    for question_id, (mine, theirs) in by_question.items():
-        if mine:
-            layout = _Layout.of(questions[question_id], mine, theirs, width)
-            layouts.append(layout)
-            width += layout.width
+    for question_id, k in order.items():
+        of_question = asked == k
+        mine = np.flatnonzero(of_question & (as_resident >= 0))
+        if not len(mine):
+            continue  # only coaches answered: no resident's affinity depends on it
+        theirs = np.flatnonzero(of_question & (as_coach >= 0))
+        block = _block_entries(questions[question_id], mine, theirs, chosen, width)
+        blocks.append((questions[question_id], mine, theirs, block))
+        width += block[0]
     resident = np.zeros((len(index.resident_ids), width))
     coach = np.zeros((len(index.coach_ids), width))
     weight = np.zeros(len(index.resident_ids))
-    for layout in layouts:
-        rows = np.fromiter(map(index.resident.__getitem__, layout.residents), np.int64)
-        w = layout.question.weight * np.fromiter(layout.importance, np.float64, len(rows))
+    for question, mine, theirs, (_, r_at, r_column, r_value, c_at, c_column, c_value) in blocks:
+        w = question.weight * importance[mine]
+        rows = as_resident[mine]
         # a resident answers a question once (merged rows): plain assignment is exact
-        resident[rows[layout.r_answer], layout.r_column] = layout.r_value * w[layout.r_answer]
+        resident[rows[r_at], r_column] = r_value * w[r_at]
         np.add.at(weight, rows, w)
-        if layout.coaches:
-            cols = np.fromiter(map(index.coach.__getitem__, layout.coaches), np.int64)
-            coach[cols[layout.c_answer], layout.c_column] = layout.c_value
+        coach[as_coach[theirs][c_at], c_column] = c_value
     return resident, coach, weight
 
 
-@dataclass(frozen=True)
-class _Layout:
-    """One question's block of :func:`_encoded`, as flat (answer, column, value) lists:
-    the residents' entries (before weighting) and the coaches'."""
+_Entries = tuple[
+    int,
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.float64],
+]
 
-    question: Question
-    width: int
-    residents: list[str]
-    importance: list[float]
-    r_answer: npt.NDArray[np.int64]
-    r_column: npt.NDArray[np.int64]
-    r_value: npt.NDArray[np.float64]
-    coaches: list[str]
-    c_answer: npt.NDArray[np.int64]
-    c_column: npt.NDArray[np.int64]
-    c_value: npt.NDArray[np.float64]
 
-    @classmethod
-    def of(
-        cls, question: Question, mine: list[Answer], theirs: list[Answer], first: int
-    ) -> _Layout:
-        kind = question.kind
-        # each answer's distinct choices (a multi answer counts a choice once)
-        r_sets = [tuple(dict.fromkeys(a.answer)) for a in mine]
-        if kind == "multi":
-            values = sorted(
-                {v for chosen in r_sets for v in chosen} | {v for a in theirs for v in a.answer}
-            )
-        elif kind == "single":
-            values = sorted({a.answer[0] for a in mine} | {a.answer[0] for a in theirs})
-        else:
-            values = sorted({a.answer[0] for a in mine})
-        column = {v: first + k for k, v in enumerate(values)}
-        sizes = np.fromiter(map(len, r_sets), np.int64, len(r_sets))
-        r_answer = np.repeat(np.arange(len(r_sets)), sizes)
-        r_column = np.fromiter(
-            (column[v] for chosen in r_sets for v in chosen), np.int64, len(r_answer)
+def _block_entries(
+    question: Question,
+    mine: npt.NDArray[np.int64],
+    theirs: npt.NDArray[np.int64],
+    chosen: list[tuple[str, ...]],
+    first: int,
+) -> _Entries:
+    """One question's block of :func:`_encoded` as flat entries: (its width, then for
+    the residents' answers ``mine`` and the coaches' ``theirs`` each: the answer's
+    position in that list, the column from ``first`` on, the value before weighting).
+    """
+    kind = question.kind
+    r_sets = [chosen[a] for a in mine.tolist()]
+    c_sets = [chosen[a] for a in theirs.tolist()]
+    if kind == "multi":
+        values = sorted(set(chain.from_iterable(r_sets)) | set(chain.from_iterable(c_sets)))
+    elif kind == "single":
+        values = sorted({c[0] for c in r_sets} | {c[0] for c in c_sets})
+    else:
+        values = sorted({c[0] for c in r_sets})
+    column = {v: first + k for k, v in enumerate(values)}
+    sizes = np.fromiter(map(len, r_sets), np.int64, len(r_sets))
+    r_at = np.repeat(np.arange(len(r_sets)), sizes)
+    r_column = np.fromiter(
+        map(column.__getitem__, chain.from_iterable(r_sets)), np.int64, len(r_at)
+    )
+    r_value = 1.0 / sizes[r_at] if kind == "multi" else np.ones(len(r_at))
+    if kind == "scale":
+        assert question.min is not None and question.max is not None
+        span = question.max - question.min
+        x = np.fromiter((float(c[0]) for c in c_sets), np.float64, len(c_sets))
+        v = np.array([float(value) for value in values], dtype=np.float64)
+        c_at = np.repeat(np.arange(len(c_sets)), len(values))
+        c_column = np.tile(first + np.arange(len(values)), len(c_sets))
+        c_value = (1.0 - np.abs(v[None, :] - x[:, None]) / span).reshape(-1)
+    else:
+        c_sizes = np.fromiter(map(len, c_sets), np.int64, len(c_sets))
+        c_at = np.repeat(np.arange(len(c_sets)), c_sizes)
+        c_column = np.fromiter(
+            map(column.__getitem__, chain.from_iterable(c_sets)), np.int64, len(c_at)
         )
-        r_value = 1.0 / sizes[r_answer] if kind == "multi" else np.ones(len(r_answer))
-        if kind == "scale":
-            assert question.min is not None and question.max is not None
-            span = question.max - question.min
-            x = np.fromiter((float(a.answer[0]) for a in theirs), np.float64, len(theirs))
-            v = np.array([float(value) for value in values], dtype=np.float64)
-            c_answer = np.repeat(np.arange(len(theirs)), len(values))
-            c_column = np.tile(first + np.arange(len(values)), len(theirs))
-            c_value = (1.0 - np.abs(v[None, :] - x[:, None]) / span).reshape(-1)
-        else:
-            c_sets = [tuple(dict.fromkeys(a.answer)) for a in theirs]
-            c_sizes = np.fromiter(map(len, c_sets), np.int64, len(c_sets))
-            c_answer = np.repeat(np.arange(len(c_sets)), c_sizes)
-            c_column = np.fromiter(
-                (column[v] for chosen in c_sets for v in chosen), np.int64, len(c_answer)
-            )
-            c_value = np.ones(len(c_answer))
-        return cls(
-            question=question,
-            width=len(values),
-            residents=[a.person_id for a in mine],
-            importance=[a.importance for a in mine],
-            r_answer=r_answer,
-            r_column=r_column,
-            r_value=r_value,
-            coaches=[a.person_id for a in theirs],
-            c_answer=c_answer,
-            c_column=c_column,
-            c_value=c_value,
-        )
+        c_value = np.ones(len(c_at))
+    return len(values), r_at, r_column, r_value, c_at, c_column, c_value
 
 
 def affinity_matrix(
@@ -283,15 +285,22 @@ def affinity_matrix(
     """
     index = program.index
     resident, coach, weight = _encoded(program)
+    # fold the scaling and the half into the product: a resident's row times
+    # 100 / Σ w_q i_rq, and a last column of _HALF_UP against the coaches' 1, so that a
+    # product's cell is 100 * numerator / denominator + _HALF_UP, which only needs
+    # truncating (it is never negative) and capping
+    scale = np.divide(100.0, weight, out=np.zeros_like(weight), where=weight > 0)
+    resident = np.hstack([resident * scale[:, None], np.full((len(resident), 1), _HALF_UP)])
+    coach = np.hstack([coach, np.ones((len(coach), 1))])
     matrix: npt.NDArray[np.int64]
     if compact:
         matrix = np.empty((len(resident), len(coach)), dtype=np.uint8)
         step = max(1, _BLOCK_CELLS // max(len(coach), 1))
         for lo in range(0, len(resident), step):
             hi = lo + step
-            matrix[lo:hi] = _score(resident[lo:hi] @ coach.T, weight[lo:hi])
+            matrix[lo:hi] = _truncated(resident[lo:hi] @ coach.T, np.uint8)
     else:
-        matrix = _score(resident @ coach.T, weight)
+        matrix = _truncated(resident @ coach.T, np.int64)
     given = program.affinity
     if given:
         count = len(given)

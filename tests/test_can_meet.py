@@ -230,13 +230,14 @@ def test_pairs_judged_by_kind_are_judged_as_alone(program: Program, as_of_day: i
         )
     )
     start = min(program.start.toordinal() + as_of_day, program.end.toordinal())
-    usual = r7_can_meet._BATCH
+    usual, table = r7_can_meet._BATCH, r7_can_meet._TABLE_PAIRS
     for as_of in (None, date.fromordinal(start)):
         start_day = (as_of - program.start).days if as_of else 0
         alone = _pairwise(program, rows, cols, _Cadence.of(program, start_day))
         assert (r7_can_meet.can_meet(program, rows, cols, start=as_of) == alone).all()
-        try:  # kinds and touched pairs taken a few at a time, as a whole faculty is
-            r7_can_meet._BATCH = 4
-            assert (r7_can_meet.can_meet(program, rows, cols, start=as_of) == alone).all()
+        try:  # kinds and touched pairs a few at a time, shared days without the table
+            r7_can_meet._BATCH, r7_can_meet._TABLE_PAIRS = 4, 0
+            again = program.replace()  # a new Program: nothing cached
+            assert (r7_can_meet.can_meet(again, rows, cols, start=as_of) == alone).all()
         finally:
-            r7_can_meet._BATCH = usual
+            r7_can_meet._BATCH, r7_can_meet._TABLE_PAIRS = usual, table

@@ -81,6 +81,9 @@ _BATCH = 1 << 15
 _NEG = -(2**30)  # "no plan" in the recursion; any real total is far above _NEG / 2
 #: spring-forward days a pair's shared days can number (one a year in real zones)
 _MAX_ODD = 24
+#: pattern pairs R7 tabulates shared days for (each: 7 words while built; 15 MB in all);
+#: with more, each pair's are computed from its own patterns
+_TABLE_PAIRS = 1 << 18
 
 
 # ---------------------------------------------------------------------------
@@ -767,7 +770,7 @@ class _Kinds:
         c_patterns, coach_weekly = np.unique(free.coach_weekly, axis=0, return_inverse=True)
         n_odd = len(_odd_days(free))
         shared = None
-        if n_odd <= _MAX_ODD and len(r_patterns) * len(c_patterns) <= 1 << 22:
+        if n_odd <= _MAX_ODD and len(r_patterns) * len(c_patterns) <= _TABLE_PAIRS:
             shared = _shared_days(program, r_patterns[:, None, :], c_patterns[None, :, :])
         return cls(
             resident_kind=resident_kind,

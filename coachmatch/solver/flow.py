@@ -135,27 +135,21 @@ class _Network:
                 np.full(len(free), unmatched_cost, dtype=np.int64),
             )
             add(np.array([U]), np.array([T]), np.array([unmatched_cap]), np.zeros(1, np.int64))
-        coach_tails, caps, unit = [], [], []
-        for c in range(n_c):
-            low, high = int(problem.min_load[c]), int(problem.capacity[c])
-            if high <= low:
-                continue
-            if unit_costs:
-                for k in range(low + 1, high + 1):
-                    coach_tails.append(first_c + c)
-                    caps.append(1)
-                    unit.append(2 * k - 1)
-            else:
-                coach_tails.append(first_c + c)
-                caps.append(high - low)
-                unit.append(0)
-        if coach_tails:
-            add(
-                np.array(coach_tails, dtype=np.int64),
-                np.full(len(coach_tails), T),
-                np.array(caps, dtype=np.int64),
-                np.array(unit, dtype=np.int64),
-            )
+        low, high = problem.min_load.astype(np.int64), problem.capacity.astype(np.int64)
+        room = np.maximum(high - low, 0)
+        if unit_costs:
+            # the k-th unit above the minimum load, k = low+1 .. high, costs 2k - 1
+            coach = np.repeat(np.arange(n_c, dtype=np.int64), room)
+            k = np.arange(int(room.sum()), dtype=np.int64) - np.repeat(np.cumsum(room) - room, room)
+            coach_tails = first_c + coach
+            caps = np.ones(len(coach), dtype=np.int64)
+            unit = 2 * (low[coach] + 1 + k) - 1
+        else:
+            some = np.flatnonzero(room)
+            coach_tails, caps = first_c + some, room[some]
+            unit = np.zeros(len(some), dtype=np.int64)
+        if len(coach_tails):
+            add(coach_tails, np.full(len(coach_tails), T, dtype=np.int64), caps, unit)
         n_nodes = 3 + n_r + n_c
         self.artificial_arcs: IntArray | None = None
         if artificial:
@@ -518,9 +512,9 @@ def _bisect_threshold(
     problem: MatchingProblem, feasible: Callable[[int], bool], low: int, high: int
 ) -> int:
     """The largest affinity threshold that is ``feasible``, knowing ``low`` is."""
-    values: npt.NDArray[np.int64] = np.unique(
-        problem.affinity[problem.respondent[problem.resident]]
-    )
+    # the distinct affinities (0..100) of respondents' arcs, ascending, by counting
+    counts = np.bincount(problem.affinity[problem.respondent[problem.resident]], minlength=1)
+    values: npt.NDArray[np.int64] = np.flatnonzero(counts)
     candidates = values[(values > low) & (values <= high)]
     # fast path: the ceiling is often reachable
     if len(candidates) and feasible(int(candidates[-1])):

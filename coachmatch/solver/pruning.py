@@ -51,7 +51,10 @@ def top_arcs(group: IntArray, value: IntArray, k: int, among: BoolArray) -> Bool
     if len(arcs) == 0:
         return np.zeros(len(among), dtype=bool)
     # first by a histogram per group: only arcs at or above the group's k-th value
-    grouped, valued = group[arcs], value[arcs]
+    if len(arcs) == len(among):  # every arc (the usual case): no gathering
+        grouped, valued = group, value
+    else:
+        grouped, valued = group[arcs], value[arcs]
     width = int(valued.max()) + 1
     counts = np.bincount(grouped * width + valued, minlength=(int(grouped.max()) + 1) * width)
     at_least = np.cumsum(counts.reshape(-1, width)[:, ::-1], axis=1)[:, ::-1]
