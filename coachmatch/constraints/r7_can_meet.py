@@ -662,7 +662,9 @@ def can_meet(
     # again on their kind's days less the days their busy time takes
     maybe = np.flatnonzero(out)
     entry, day = _lost_days(program, residents[maybe], coaches[maybe], start_day)
-    touched, entry = np.unique(entry, return_inverse=True)
+    touched = np.sort(entry)  # the pairs that lose a day, each once, numbered by sorting
+    touched = touched[np.r_[True, touched[1:] != touched[:-1]]] if len(touched) else touched
+    entry = np.searchsorted(touched, entry)
     for lo in range(0, len(touched), _BATCH):
         part = touched[lo : lo + _BATCH]
         pairs = maybe[part]
@@ -809,8 +811,10 @@ class _Kinds:
             number = np.cumsum(seen) - 1
             ids = number[key]
         else:
-            _, ids = np.unique(key, return_inverse=True)
-            ids = ids.reshape(-1)
+            # numbered by sorting (NumPy 2.4's np.unique hashes, seconds on millions)
+            distinct = np.sort(key)
+            distinct = distinct[np.r_[True, distinct[1:] != distinct[:-1]]]
+            ids = np.searchsorted(distinct, key)
         first = np.empty(int(ids.max()) + 1, dtype=np.int64)
         first[ids] = np.arange(len(ids))  # any pair of a kind stands for it
         return ids.astype(np.int64), first

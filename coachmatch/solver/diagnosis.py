@@ -17,7 +17,7 @@ import numpy as np
 from ortools.graph.python import max_flow
 
 from coachmatch._display import counted, listed
-from coachmatch.constraints import PAIR_RULES, rule_reason
+from coachmatch.constraints import PAIR_RULES, r7_can_meet, rule_reason
 from coachmatch.constraints.r5_requests import required
 from coachmatch.solver.problem import MatchingProblem
 
@@ -50,7 +50,10 @@ def _request_problems(problem: MatchingProblem) -> list[str]:
             reasons.append(f"{r} is required to be coached by {c}, who is inactive")
             continue
         row, col = index.resident[r], index.coach[c]
+        allowed = bool(problem.eligibility.allowed[row, col])
         for rule in PAIR_RULES:
+            if allowed and rule is not r7_can_meet:
+                continue  # allowed: no rule forbids it (a pool's mask leaves R7 to ask)
             if problem.eligibility.forbidden_by[rule.NAME][row, col]:
                 reasons.append(
                     f"{r} is required to be coached by {c}, but {rule.NAME} forbids "

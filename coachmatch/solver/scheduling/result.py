@@ -57,7 +57,7 @@ def _pair_floors(task: CoachTask, result: CoachResult) -> tuple[float, ...]:
 def _days(pair: PairTask, task: CoachTask, starts: Sequence[int]) -> tuple[Any, Any]:
     """(in person, virtual) per day of the horizon, from the pair's start units."""
     free = np.zeros(task.n_days, dtype=bool)
-    free[np.unique(np.asarray(starts, dtype=np.int64) // SLOTS_PER_DAY)] = True
+    free[np.asarray(starts, dtype=np.int64) // SLOTS_PER_DAY] = True
     in_person = free & (np.asarray(pair.cost) >= 0) & (not task.virtual_only)
     return in_person, free & pair.virtual_ok
 
