@@ -241,3 +241,26 @@ def test_pairs_judged_by_kind_are_judged_as_alone(program: Program, as_of_day: i
             assert (r7_can_meet.can_meet(again, rows, cols, start=as_of) == alone).all()
         finally:
             r7_can_meet._BATCH, r7_can_meet._TABLE_PAIRS = usual, table
+
+
+@pytest.mark.parametrize("pool", [False, True])
+def test_a_required_pair_that_cannot_meet_is_named_on_both_paths(pool: bool) -> None:
+    """The quick checks skip the rules' masks for a required pair R2-R6 allow, but must
+    still ask R7 (which a pool judges only for the cells asked)."""
+    from unittest import mock
+
+    from coachmatch import Request
+    from coachmatch.solver import matching as matching_module
+
+    program = two_coaches().replace(
+        requests=(Request(resident_id="R1", coach_id="C2", kind="require"),)
+    )
+    with (
+        mock.patch.object(matching_module, "POOL_CELLS", 0 if pool else 10**9),
+        pytest.raises(InfeasibleError) as caught,
+    ):
+        match(program)
+    assert any(
+        r.startswith("R1 is required to be coached by C2, but R7 can meet forbids it: R1 and C2")
+        for r in caught.value.reasons
+    ), caught.value.reasons
