@@ -196,14 +196,20 @@ def report_html(
     travel_svg = _drawn(plot_travel, plan)
     weekly_svg = _drawn(plot_meetings, plan, per="week")
     required = set(required_pairs(program))
-    per_pair = plan.per_pair().set_index(["resident_id", "coach_id"])
+    # each pair's planned meetings and travel, looked up in a dict (not a frame per row)
+    per_pair = {
+        (r, c): (int(meetings), int(travel))
+        for r, c, meetings, travel in plan.per_pair()[
+            ["resident_id", "coach_id", "meetings", "travel_minutes"]
+        ].itertuples(index=False, name=None)
+    }
     names = {r.resident_id: r.name for r in program.residents}
     coach_names = {c.coach_id: c.name for c in program.coaches}
     unplanned = {(r, c): why for r, c, why in plan.unplanned.itertuples(index=False, name=None)}
     rows = []
     for row in matching.pairs.to_dict("records"):
         key = (row["resident_id"], row["coach_id"])
-        planned = per_pair.loc[key] if key in per_pair.index else None
+        meetings, travel = per_pair.get(key, (0, 0))
         why = _reason(row, program, required)
         if key in unplanned:
             why += f"; not planned: {unplanned[key]}"
@@ -212,8 +218,8 @@ def report_html(
                 "Resident": f"{row['resident_id']} {names[row['resident_id']]}",
                 "Coach": f"{row['coach_id']} {coach_names[row['coach_id']]}",
                 "Affinity": row["affinity"],
-                "Meetings": int(planned["meetings"]) if planned is not None else 0,
-                "Travel (min)": int(planned["travel_minutes"]) if planned is not None else 0,
+                "Meetings": meetings,
+                "Travel (min)": travel,
                 "Reason": why,
             }
         )

@@ -14,6 +14,8 @@ from pathlib import Path
 import icalendar
 import pytest
 import vobject
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coachmatch import Program, Request, load_program, run, write_program
 from coachmatch.cli import main
@@ -252,3 +254,75 @@ def test_an_as_of_date_cannot_go_back(runs: dict[str, Path], tmp_path: Path) -> 
     }
     nov_stamp = datetime.fromisoformat("2026-11-02T00:00:00-05:00")
     assert min(stamps) >= nov_stamp
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.sampled_from(
+                ["a", "Z", " ", "\\", "^", ",", ";", ":", "\n", "é", "日", "🙂"]
+            ),
+            max_size=160,
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.integers(0, 3),
+)
+def test_the_fast_serializer_is_icalendars_byte_for_byte(texts: list[str], pad: int) -> None:
+    """``_ical`` skips icalendar's per-character folding only for short ASCII lines;
+    every component must come out exactly as ``to_ical()`` writes it: lines of 73 to
+    77 characters, escapes at the fold, non-ASCII text, parameters with odd values."""
+    from coachmatch.calendar.export import _ical
+
+    event = icalendar.Event()
+    event.add("uid", "x" * (60 + pad) + "@example.invalid")
+    event.add("summary", texts[0])
+    for k, text in enumerate(texts[1:]):
+        event.add("description" if k == 0 else "comment", text)
+    event.add("location", "L" * (70 + pad), parameters={"ALTREP": "http://a/" + "b" * pad})
+    event.add("dtstart", datetime(2026, 7, 1, 9, 30))
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//coachmatch//test//EN")
+    calendar.add("version", "2.0")
+    calendar.add_component(event)
+    assert _ical(event) == event.to_ical()
+    assert _ical(calendar) == calendar.to_ical()
+
+
+def test_the_fast_serializer_folds_at_exactly_icalendars_length() -> None:
+    """Content lines of every length around the fold (and an escape just before it)."""
+    from coachmatch.calendar.export import _ical
+
+    for length in [*range(68, 82), *range(140, 156), *range(215, 230)]:
+        for tail in ("", "\\", "^", "\\\\", ",", "é"):
+            event = icalendar.Event()
+            text = "s" * (length - len("SUMMARY:") - len(tail)) + tail
+            event.add("summary", text)
+            event.add("comment", text[::-1])
+            assert _ical(event) == event.to_ical(), (length, tail)
+
+
+def test_a_programs_calendars_are_icalendars_serialization() -> None:
+    """Every calendar file of a run, written from shared content lines, equals what
+    icalendar writes for the same calendar built whole (``calendar_for(...).to_ical()``),
+    with and without a meeting link; each invitation equals its event built whole."""
+    from datetime import UTC
+
+    import coachmatch
+    from coachmatch.calendar import export
+
+    program = synthetic("small").with_policy(virtual="allowed", max_virtual_share=0.5)
+    plan = coachmatch.schedule(program, coachmatch.match(program))
+    stamp = datetime(2026, 7, 1, tzinfo=UTC)
+    for link in (None, "https://meet.example.org/{meeting_id}?x=1,2;3"):
+        files = export.calendars(plan, stamp=stamp, meeting_link=link)
+        people = {*plan.meetings["coach_id"], *plan.meetings["resident_id"]}
+        assert len(files) == len(people) + 1
+        for person in people:
+            whole = export.calendar_for(plan, person, stamp=stamp, meeting_link=link)
+            assert files[f"people/{export.file_name(person, '.ics')}"] == whole.to_ical()
+        whole = export.calendar_for(plan, None, stamp=stamp, meeting_link=link)
+        assert files["program.ics"] == whole.to_ical()
+    assert (plan.meetings["site_id"] == export.VIRTUAL).any()
