@@ -118,7 +118,7 @@ def _event(
     return event
 
 
-def _add(event: icalendar.Event, prop: _Property) -> None:
+def _add(event: icalendar.cal.Component, prop: _Property) -> None:
     name, value, parameters = prop
     if parameters:
         event.add(name, _value(value), parameters=dict(parameters))
@@ -198,47 +198,67 @@ def _properties(
     return out
 
 
-class _EventWriter:
-    """Events serialized as icalendar would write them (``Event.to_ical()``), each
+class _Writer:
+    """Components of one kind serialized as icalendar writes them (``to_ical()``), each
     distinct content line made by icalendar once: a whole faculty's 36,700 events
     share their DTSTAMP, their coaches' ORGANIZER, their sites' LOCATION and GEO and
     each pair's SUMMARY and DESCRIPTION, and icalendar takes ~0.5 ms an event."""
 
-    def __init__(self) -> None:
+    #: properties of type TEXT written straight from ``vText`` (memoized all the same)
+    TEXT = frozenset({"summary", "description", "location", "x-wr-calname"})
+
+    def __init__(self, kind: type[icalendar.cal.Component]) -> None:
+        self._kind = kind
+        self._begin = f"BEGIN:{kind.name}\r\n".encode("ascii")
+        self._end = f"END:{kind.name}\r\n".encode("ascii")
         self._lines: dict[tuple[_Property, type], bytes] = {}
         self._rank: dict[str, int] = {}
 
-    def event(self, properties: list[_Property]) -> bytes:
+    def component(self, properties: list[_Property], inside: bytes = b"") -> bytes:
+        """The component with ``properties`` and the serialized subcomponents
+        ``inside`` (which icalendar writes after the properties)."""
         names = {name.upper() for name, _, _ in properties}
         if not names <= self._rank.keys():
-            # icalendar's order of an event's properties (its ``sorted_keys``): known
-            # ones first in a fixed order, then the rest by name
-            probe = icalendar.Event()
+            # icalendar's order of a component's properties (its ``sorted_keys``):
+            # known ones first in a fixed order, then the rest by name
+            probe = self._kind()
             for name in (*self._rank, *names):
                 probe[name] = ""  # only the names matter
             self._rank = {key: k for k, key in enumerate(probe.sorted_keys())}
         lines = sorted(properties, key=lambda prop: self._rank[prop[0].upper()])
-        return b"BEGIN:VEVENT\r\n" + b"".join(map(self._line, lines)) + b"END:VEVENT\r\n"
+        return self._begin + b"".join(map(self._line, lines)) + inside + self._end
 
     def _line(self, prop: _Property) -> bytes:
-        name, value, _ = prop
+        name, value, parameters = prop
         if name in ("dtstart", "dtend") and value.tzinfo is UTC and not value.microsecond:
             # a UTC date-time, as icalendar writes one (no TZID, a Z)
             return f"{name.upper()}:{value:%Y%m%dT%H%M%SZ}\r\n".encode("ascii")
-        if prop[0] == "uid":  # one per event: written directly, as icalendar writes text
-            text = f"UID:{icalendar.vText(prop[1]).to_ical().decode()}"
-            if text.isascii() and "\n" not in text:
-                return _folded(text).encode("ascii") + b"\r\n"
+        if name == "uid":  # one per event: not kept
+            return self._text(name, value) or self._made(prop)
         # the value's type is part of the key (1, 1.0 and True are equal dict keys);
         # date-times are all in UTC here, so equal ones are written alike
-        key = (prop, type(prop[1]))
+        key = (prop, type(value))
         made = self._lines.get(key)
         if made is None:
-            alone = icalendar.Event()
-            _add(alone, prop)
-            made = _ical(alone).removeprefix(b"BEGIN:VEVENT\r\n").removesuffix(b"END:VEVENT\r\n")
-            self._lines[key] = made
+            direct = None
+            if name in self.TEXT and parameters is None and isinstance(value, str):
+                direct = self._text(name, value)
+            made = self._lines[key] = direct or self._made(prop)
         return made
+
+    @staticmethod
+    def _text(name: str, value: str) -> bytes | None:
+        """A TEXT property's line as icalendar writes it, when it is ASCII (else None)."""
+        text = f"{name.upper()}:{icalendar.vText(value).to_ical().decode()}"
+        if text.isascii() and "\n" not in text:
+            return _folded(text).encode("ascii") + b"\r\n"
+        return None
+
+    def _made(self, prop: _Property) -> bytes:
+        """The line as icalendar writes it, from a component holding only it."""
+        alone = self._kind()
+        _add(alone, prop)
+        return _ical(alone).removeprefix(self._begin).removesuffix(self._end)
 
 
 def _title(program: Any, person_id: str) -> str:
@@ -248,14 +268,23 @@ def _title(program: Any, person_id: str) -> str:
 
 def _calendar(name: str, zone: str, method: str | None) -> icalendar.Calendar:
     calendar = icalendar.Calendar()
-    calendar.add("prodid", _prodid())
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    if method is not None:
-        calendar.add("method", method)
-    calendar.add("x-wr-calname", name)
-    calendar.add("x-wr-timezone", zone)
+    for prop in _calendar_properties(name, zone, method):
+        _add(calendar, prop)
     return calendar
+
+
+def _calendar_properties(name: str, zone: str, method: str | None) -> list[_Property]:
+    """The properties of a calendar, in the order they are added."""
+    out: list[_Property] = [
+        ("prodid", _prodid(), None),
+        ("version", "2.0", None),
+        ("calscale", "GREGORIAN", None),
+    ]
+    if method is not None:
+        out.append(("method", method, None))
+    out.append(("x-wr-calname", name, None))
+    out.append(("x-wr-timezone", zone, None))
+    return out
 
 
 def calendar_for(
@@ -361,10 +390,10 @@ def calendars(
     events: list[bytes] = []
     by_coach: dict[str, list[int]] = {}
     by_resident: dict[str, list[int]] = {}
-    writer = _EventWriter()
+    writer, calendar = _Writer(icalendar.Event), _Writer(icalendar.Calendar)
     for k, row in enumerate(meetings.to_dict("records")):
         events.append(
-            writer.event(
+            writer.component(
                 _properties(
                     schedule,
                     row,
@@ -380,14 +409,15 @@ def calendars(
     out = {}
     for person in sorted(by_coach) + sorted(by_resident):
         rows = by_coach[person] if person in by_coach else by_resident[person]
-        out[f"{PEOPLE}/{file_name(person, '.ics')}"] = _wrapped(
-            _calendar(_title(program, person), program.timezone, None), [events[k] for k in rows]
+        out[f"{PEOPLE}/{file_name(person, '.ics')}"] = calendar.component(
+            _calendar_properties(_title(program, person), program.timezone, None),
+            b"".join(events[k] for k in rows),
         )
-    out["program.ics"] = _wrapped(_calendar(program.name, program.timezone, None), events)
+    out["program.ics"] = calendar.component(
+        _calendar_properties(program.name, program.timezone, None), b"".join(events)
+    )
     return out
 
-
-_END = b"END:VCALENDAR\r\n"
 
 #: RFC 5545 folds content lines longer than 75 octets
 _FOLD_AT = 75
@@ -424,15 +454,6 @@ def _folded(line: str) -> str:
         start = end
     pieces.append(line[start:])
     return "\r\n ".join(pieces)
-
-
-def _wrapped(calendar: icalendar.Calendar, events: list[bytes]) -> bytes:
-    """``calendar`` (without events yet) serialized with the serialized ``events``
-    inside: the bytes ``to_ical()`` gives once they are added as components."""
-    head: bytes = _ical(calendar)
-    if not head.endswith(_END):
-        raise RuntimeError("unexpected calendar serialization")  # icalendar changed
-    return head[: -len(_END)] + b"".join(events) + _END
 
 
 def _chosen(schedule: Schedule, stamp: datetime, meeting_ids: Collection[str] | None) -> Any:
