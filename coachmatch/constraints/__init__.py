@@ -95,11 +95,12 @@ def eligibility(program: Program, *, as_of: date | None = None) -> Eligibility:
         rule.NAME: rule.forbidden(program) for rule in PAIR_RULES if rule is not r7_can_meet
     }
     allowed = np.outer(index.active_residents, index.active_coaches)
+    # a & ~b as a > b (booleans): no temporary mask of every pair per rule
     for mask in forbidden_by.values():
-        allowed &= ~mask
+        np.greater(allowed, mask, out=allowed)
     cannot_meet = r7_can_meet.forbidden(program, allowed, start=as_of)
     forbidden_by[r7_can_meet.NAME] = cannot_meet
-    allowed &= ~cannot_meet
+    np.greater(allowed, cannot_meet, out=allowed)
     return Eligibility(allowed, forbidden_by)
 
 
