@@ -88,27 +88,14 @@ def _block(
     - ``scale``: a column per value the residents gave; 1 on the resident's value, and
       the coach's row holds 1 − |x − x_c| / (max − min) for each such value x.
     """
-    if question.kind == "multi":
-        values = sorted({v for a in (*mine, *theirs) for v in a.answer})
-    elif question.kind == "single":
-        values = sorted({a.answer[0] for a in (*mine, *theirs)})
-    else:
-        values = sorted({a.answer[0] for a in mine})
-    column = {v: k for k, v in enumerate(values)}
-    rows = np.zeros((len(mine), len(values)))
-    for i, a in enumerate(mine):
-        chosen = set(a.answer)
-        for v in chosen:
-            rows[i, column[v]] = 1.0 / len(chosen) if question.kind == "multi" else 1.0
-    cols = np.zeros((len(theirs), len(values)))
-    for j, a in enumerate(theirs):
-        if question.kind == "scale":
-            assert question.min is not None and question.max is not None
-            span, x = question.max - question.min, float(a.answer[0])
-            cols[j] = [1.0 - abs(float(v) - x) / span for v in values]
-        else:
-            for v in set(a.answer):
-                cols[j, column[v]] = 1.0
+    chosen = [tuple(dict.fromkeys(a.answer)) for a in (*mine, *theirs)]
+    width, r_at, r_column, r_value, c_at, c_column, c_value = _block_entries(
+        question, np.arange(len(mine)), len(mine) + np.arange(len(theirs)), chosen, 0
+    )
+    rows = np.zeros((len(mine), width))
+    rows[r_at, r_column] = r_value
+    cols = np.zeros((len(theirs), width))
+    cols[c_at, c_column] = c_value
     return rows, cols
 
 

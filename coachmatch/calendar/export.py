@@ -118,12 +118,12 @@ def _event(
     return event
 
 
-def _add(event: icalendar.cal.Component, prop: _Property) -> None:
+def _add(component: icalendar.cal.Component, prop: _Property) -> None:
     name, value, parameters = prop
     if parameters:
-        event.add(name, _value(value), parameters=dict(parameters))
+        component.add(name, _value(value), parameters=dict(parameters))
     else:
-        event.add(name, _value(value))
+        component.add(name, _value(value))
 
 
 #: a property of an event: (name, value, parameters); an address is (e-mail, name,

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from coachmatch._arrays import distinct
 from coachmatch.constraints.base import Mask, Pairs, Violation
 from coachmatch.models import WEEKDAYS, Program
 from coachmatch.timegrid import SLOT_MINUTES, SLOTS_PER_DAY, TimeGrid
@@ -428,6 +429,21 @@ def _busy_bits(busy: _Busy, people: IntArray, days: IntArray, n_days: int) -> U6
     return out
 
 
+def _meeting_fits(
+    free: FreeTime, r: IntArray, c: IntArray, day: IntArray, length: int, *, busy: bool
+) -> BoolArray:
+    """Per (resident, coach, day) entry: whether a meeting of ``length`` slots fits that
+    day, both free at the same time (with or without their busy time), on a rotation
+    day of the resident."""
+    wd = free.weekday[day]
+    mask = free.resident_weekly[r, wd] & free.coach_weekly[c, wd] & free.exists[day]
+    if busy:
+        mask &= ~_busy_bits(free.resident_busy, r, day, free.n_days)
+        mask &= ~_busy_bits(free.coach_busy, c, day, free.n_days)
+    out: BoolArray = (_fits(mask, length) != 0) & free.on_rotation[r, day]
+    return out
+
+
 def pair_days(
     program: Program,
     residents: IntArray,
@@ -469,12 +485,7 @@ def pair_days(
     entry_pair, entry_day = np.concatenate(e_pair), np.concatenate(e_day)
     if len(entry_pair):
         r, c = residents[entry_pair], coaches[entry_pair]
-        wd = free.weekday[entry_day]
-        mask = free.resident_weekly[r, wd] & free.coach_weekly[c, wd] & free.exists[entry_day]
-        if busy:
-            mask &= ~_busy_bits(free.resident_busy, r, entry_day, n)
-            mask &= ~_busy_bits(free.coach_busy, c, entry_day, n)
-        ok = (_fits(mask, length) != 0) & free.on_rotation[r, entry_day]
+        ok = _meeting_fits(free, r, c, entry_day, length, busy=busy)
         word, bit = entry_day // 64, (entry_day % 64).astype(np.uint64)
         # unbuffered: several exception days of one pair share a 64-day word
         np.bitwise_and.at(days, (word, entry_pair), ~(_ONE << bit))
@@ -662,8 +673,7 @@ def can_meet(
     # again on their kind's days less the days their busy time takes
     maybe = np.flatnonzero(out)
     entry, day = _lost_days(program, residents[maybe], coaches[maybe], start_day)
-    touched = np.sort(entry)  # the pairs that lose a day, each once, numbered by sorting
-    touched = touched[np.r_[True, touched[1:] != touched[:-1]]] if len(touched) else touched
+    touched = distinct(entry)  # the pairs that lose a day, each once
     entry = np.searchsorted(touched, entry)
     for lo in range(0, len(touched), _BATCH):
         part = touched[lo : lo + _BATCH]
@@ -712,7 +722,6 @@ def _lost_days(
     without busy time a meeting fits that day (a rotation day, from ``start_day``),
     with the two people's busy time none does."""
     free = FreeTime.of(program)
-    n = free.n_days
     length = -(-program.policy.meeting_minutes // SLOT_MINUTES)
     pair_index = np.arange(len(residents))
     pairs, days = [], []
@@ -721,12 +730,8 @@ def _lost_days(
         later = entry_day >= start_day
         entry_pair, entry_day = entry_pair[later], entry_day[later]
         r, c = residents[entry_pair], coaches[entry_pair]
-        wd = free.weekday[entry_day]
-        mask = free.resident_weekly[r, wd] & free.coach_weekly[c, wd] & free.exists[entry_day]
-        had = (_fits(mask, length) != 0) & free.on_rotation[r, entry_day]
-        mask &= ~_busy_bits(free.resident_busy, r, entry_day, n)
-        mask &= ~_busy_bits(free.coach_busy, c, entry_day, n)
-        lost = had & (_fits(mask, length) == 0)
+        had = _meeting_fits(free, r, c, entry_day, length, busy=False)
+        lost = had & ~_meeting_fits(free, r, c, entry_day, length, busy=True)
         pairs.append(entry_pair[lost])
         days.append(entry_day[lost])
     # a day both people's busy time takes is listed twice; clearing it twice is harmless
@@ -811,10 +816,7 @@ class _Kinds:
             number = np.cumsum(seen) - 1
             ids = number[key]
         else:
-            # numbered by sorting (NumPy 2.4's np.unique hashes, seconds on millions)
-            distinct = np.sort(key)
-            distinct = distinct[np.r_[True, distinct[1:] != distinct[:-1]]]
-            ids = np.searchsorted(distinct, key)
+            ids = np.searchsorted(distinct(key), key)
         first = np.empty(int(ids.max()) + 1, dtype=np.int64)
         first[ids] = np.arange(len(ids))  # any pair of a kind stands for it
         return ids.astype(np.int64), first

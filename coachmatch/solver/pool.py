@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from coachmatch._arrays import distinct
 from coachmatch.affinity import affinity_matrix, respondents
 from coachmatch.constraints import PAIR_RULES, Eligibility, r7_can_meet
 from coachmatch.constraints.r5_requests import changing, required
@@ -242,16 +243,8 @@ def _candidates(pool: Pool, k: int, k_coach: int) -> tuple[IntArray, IntArray]:
     ok = keys >= 0
     rows.append(owners[ok])
     cols.append(np.broadcast_to(np.arange(n_c), owners.shape)[ok])
-    pairs = _distinct(np.concatenate(rows) * n_c + np.concatenate(cols))
+    pairs = distinct(np.concatenate(rows) * n_c + np.concatenate(cols))
     return pairs // n_c, pairs % n_c
-
-
-def _distinct(values: IntArray) -> IntArray:
-    """The distinct values, ascending, by sorting (NumPy 2.4's ``np.unique`` hashes
-    instead, and takes seconds on millions of pair numbers where a sort takes 0.1 s)."""
-    ordered = np.sort(values)
-    out: IntArray = ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
-    return out
 
 
 def _judged_candidates(
@@ -280,7 +273,7 @@ def _judged_candidates(
         theirs = theirs[pool.judge(theirs, np.full(len(theirs), coach))]
         extra_r.append(theirs)
         extra_c.append(np.full(len(theirs), coach))
-    pairs = _distinct(np.concatenate(extra_r) * n_c + np.concatenate(extra_c))
+    pairs = distinct(np.concatenate(extra_r) * n_c + np.concatenate(extra_c))
     return pairs // n_c, pairs % n_c
 
 
@@ -368,7 +361,7 @@ def _extend(
 ) -> MatchingProblem:
     """The candidate problem with pairs (rows, cols) added, arcs kept sorted."""
     n_c = problem.n_coaches
-    pairs = _distinct(np.r_[problem.resident * n_c + problem.coach, rows * n_c + cols])
+    pairs = distinct(np.r_[problem.resident * n_c + problem.coach, rows * n_c + cols])
     arc_r, arc_c = pairs // n_c, pairs % n_c
     return dataclasses.replace(
         problem,
