@@ -264,3 +264,31 @@ def test_a_required_pair_that_cannot_meet_is_named_on_both_paths(pool: bool) -> 
         r.startswith("R1 is required to be coached by C2, but R7 can meet forbids it: R1 and C2")
         for r in caught.value.reasons
     ), caught.value.reasons
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.data(),
+    n_res=st.integers(1, 4),
+    n_days=st.integers(1, 12),
+)
+def test_rotation_days_match_writing_each_rotation(data, n_res: int, n_days: int) -> None:
+    """FreeTime's rotation days and sites by running sums equal writing every rotation's
+    days one by one; overlapping rotations (not a valid Program) the later one winning."""
+    rows = []
+    for _ in range(data.draw(st.integers(0, 6))):
+        first = data.draw(st.integers(0, n_days - 1))
+        last = data.draw(st.integers(first, n_days - 1))
+        rows.append(
+            (data.draw(st.integers(0, n_res - 1)), data.draw(st.integers(0, 9)), first, last)
+        )
+    expected_on = np.zeros((n_res, n_days), dtype=bool)
+    expected_site = np.full((n_res, n_days), -1, dtype=np.int64)
+    for r, at, first, last in rows:
+        expected_on[r, first : last + 1] = True
+        expected_site[r, first : last + 1] = at
+    columns = [np.array([row[k] for row in rows], dtype=np.int64) for k in range(4)]
+    on = np.zeros((n_res, n_days), dtype=bool)
+    site = r7_can_meet._rotation_days(on, *columns)
+    assert on.tolist() == expected_on.tolist()
+    assert site.tolist() == expected_site.tolist()

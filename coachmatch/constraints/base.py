@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from itertools import chain, repeat
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Mask", "Pairs", "Violation", "as_pairs"]
+if TYPE_CHECKING:
+    from coachmatch.models import Program
+
+__all__ = ["Mask", "Pairs", "RotationColumns", "Violation", "as_pairs"]
 
 #: (residents × coaches) booleans in the Program's row order
 Mask = npt.NDArray[np.bool_]
@@ -53,3 +59,76 @@ def as_pairs(pairs: Any) -> Pairs:
         if c is not None:
             out.append((str(r), str(c)))
     return out
+
+
+@dataclass(frozen=True)
+class RotationColumns:
+    """The Program's rotations a column at a time, read from the rows once (cached).
+
+    R2 (supervisors) and R7 (rotation days and sites) both look at every rotation;
+    reading 10,000s of row objects field by field is most of their cost, so the fields
+    they need are read here once, as arrays in the order of ``program.rotations``.
+
+    Attributes
+    ----------
+    resident, site : numpy.ndarray of int
+        Row numbers (``program.index``) of each rotation's resident and site.
+    first, last : numpy.ndarray of int
+        Its first and last day as days since the horizon start (may lie outside it).
+    supervisor, supervised : numpy.ndarray of int
+        Its supervisors, flattened: each one's coach row (-1: not a coach of the
+        program) and the position of its rotation.
+
+    Examples
+    --------
+    >>> from coachmatch.datasets import synthetic
+    >>> program = synthetic("small")
+    >>> columns = RotationColumns.of(program)
+    >>> first = program.rotations[0]
+    >>> int(columns.last[0] - columns.first[0]) == (first.end - first.start).days
+    True
+    """
+
+    resident: npt.NDArray[np.int64]
+    site: npt.NDArray[np.int64]
+    first: npt.NDArray[np.int64]
+    last: npt.NDArray[np.int64]
+    supervisor: npt.NDArray[np.int64]
+    supervised: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, program: Program) -> RotationColumns:
+        """The columns of ``program``'s rotations (built once per Program)."""
+        built: RotationColumns = program.index.derived(
+            "rotation_columns", lambda: cls._read(program)
+        )
+        return built
+
+    @classmethod
+    def _read(cls, program: Program) -> RotationColumns:
+        index = program.index
+        rotations = program.rotations
+        n = len(rotations)
+
+        def rows(key: str, lookup: dict[str, int]) -> npt.NDArray[np.int64]:
+            found = map(lookup.__getitem__, map(attrgetter(key), rotations))
+            return np.fromiter(found, np.int64, n)
+
+        origin = program.start.toordinal()
+        first, last = (
+            np.fromiter(map(date.toordinal, map(attrgetter(key), rotations)), np.int64, n) - origin
+            for key in ("start", "end")
+        )
+        supervisors = list(map(attrgetter("supervisor_ids"), rotations))
+        counts = np.fromiter(map(len, supervisors), np.int64, n)
+        total = int(counts.sum())
+        return cls(
+            resident=rows("resident_id", index.resident),
+            site=rows("site_id", index.site),
+            first=first,
+            last=last,
+            supervisor=np.fromiter(
+                map(index.coach.get, chain.from_iterable(supervisors), repeat(-1)), np.int64, total
+            ),
+            supervised=np.repeat(np.arange(n, dtype=np.int64), counts),
+        )

@@ -11,12 +11,10 @@ Forbids pairs: removes every (resident, supervisor) pair from the eligibility ma
 from __future__ import annotations
 
 from collections import defaultdict
-from itertools import chain, compress, repeat
-from operator import and_, attrgetter, ge, le
 
 import numpy as np
 
-from coachmatch.constraints.base import Mask, Pairs, Violation
+from coachmatch.constraints.base import Mask, Pairs, RotationColumns, Violation
 from coachmatch.models import Program, Rotation
 
 NAME = "R2 no supervisor"
@@ -50,26 +48,14 @@ def forbidden(program: Program) -> Mask:
     index = program.index
     mask = np.zeros((len(index.resident_ids), len(index.coach_ids)), dtype=bool)
     if program.policy.no_supervisor:
-        # straight from the rotations (the table of :func:`supervisions` is for reasons),
-        # a column at a time: each supervisor of a rotation in the horizon, if a coach
-        rotations = program.rotations
-        inside = list(
-            map(
-                and_,
-                map(ge, map(attrgetter("end"), rotations), repeat(program.start)),
-                map(le, map(attrgetter("start"), rotations), repeat(program.end)),
-            )
-        )
-        supervisors = list(compress(map(attrgetter("supervisor_ids"), rotations), inside))
-        residents = compress(map(attrgetter("resident_id"), rotations), inside)
-        rows = np.repeat(
-            np.fromiter(map(index.resident.__getitem__, residents), np.int64, len(supervisors)),
-            np.fromiter(map(len, supervisors), np.int64, len(supervisors)),
-        )
-        cols = np.fromiter(
-            map(index.coach.get, chain.from_iterable(supervisors), repeat(-1)), np.int64, len(rows)
-        )
-        mask[rows[cols >= 0], cols[cols >= 0]] = True
+        # from the rotations' columns (the table of :func:`supervisions` is for reasons):
+        # each supervisor of a rotation overlapping the horizon, if a coach
+        rotations = RotationColumns.of(program)
+        horizon = (program.end - program.start).days
+        inside = (rotations.last >= 0) & (rotations.first <= horizon)
+        counted = inside[rotations.supervised] & (rotations.supervisor >= 0)
+        rows = rotations.resident[rotations.supervised[counted]]
+        mask[rows, rotations.supervisor[counted]] = True
     return mask
 
 

@@ -48,7 +48,7 @@ import numpy as np
 import numpy.typing as npt
 
 from coachmatch._arrays import distinct
-from coachmatch.constraints.base import Mask, Pairs, Violation
+from coachmatch.constraints.base import Mask, Pairs, RotationColumns, Violation
 from coachmatch.models import WEEKDAYS, Program
 from coachmatch.timegrid import SLOT_MINUTES, SLOTS_PER_DAY, TimeGrid
 from coachmatch.travel import travel_matrix
@@ -173,37 +173,18 @@ class FreeTime:
         coach_weekly = weekly[n_res:]
         resident_busy, coach_busy = _split(_busy(program, grid, weekly, weekday, exists), n_res)
         on_rotation = np.ones((n_res, n_days), dtype=bool)
-        site = np.full((n_res, n_days), -1, dtype=np.int64)
-        rotations = program.rotations
-        if rotations:
-            day0 = grid.days[0]
-            count = len(rotations)
-            resident = np.fromiter(
-                map(index.resident.__getitem__, map(attrgetter("resident_id"), rotations)),
-                np.int64,
-                count,
-            )
-            at = np.fromiter(
-                map(index.site.__getitem__, map(attrgetter("site_id"), rotations)), np.int64, count
-            )
-            # days since the first, as ordinals (a column at a time, not row by row)
-            first, last = (
-                np.fromiter(map(date.toordinal, map(attrgetter(key), rotations)), np.int64, count)
-                - day0.toordinal()
-                for key in ("start", "end")
-            )
+        rotations = RotationColumns.of(program)
+        if len(rotations.resident):
+            # days since the grid's first day (the horizon start)
+            shift = (program.start - grid.days[0]).days
+            resident, at = rotations.resident, rotations.site
+            first, last = rotations.first + shift, rotations.last + shift
             on_rotation[resident] = False  # residents with rotations: only on their days
             first, last = np.maximum(first, 0), np.minimum(last, n_days - 1)
             keep = first <= last
-            resident, at, first, last = resident[keep], at[keep], first[keep], last[keep]
-            # every (rotation, day) as ranges; a resident's rotations never overlap
-            # (validation), so each day is written once
-            lengths = last - first + 1
-            rows = np.repeat(resident, lengths)
-            starts = np.cumsum(lengths) - lengths
-            cols = np.repeat(first - starts, lengths) + np.arange(int(lengths.sum()))
-            on_rotation[rows, cols] = True
-            site[rows, cols] = np.repeat(at, lengths)
+            site = _rotation_days(on_rotation, resident[keep], at[keep], first[keep], last[keep])
+        else:
+            site = np.full((n_res, n_days), -1, dtype=np.int64)
         matrix = travel_matrix(program)
         trip_ok = (matrix >= 0) & (matrix.T >= 0)
         np.fill_diagonal(trip_ok, True)
@@ -225,6 +206,49 @@ class FreeTime:
             weekday_sets=weekday_sets,
             rotation_bits=_pack_days(on_rotation),
         )
+
+
+def _rotation_days(
+    on_rotation: BoolArray, resident: IntArray, at: IntArray, first: IntArray, last: IntArray
+) -> IntArray:
+    """Each rotation's days [first, last] marked in ``on_rotation`` (residents × days,
+    in place), and the site of every (resident, day) returned (-1: none), as running
+    sums along the days: +1 (and +site+1) where a rotation starts, -1 (and -site-1) the
+    day after it ends. A resident's rotations never overlap (validation); if some did,
+    the days are written a rotation at a time instead, the later rotation's site winning.
+
+    Examples
+    --------
+    >>> on = np.zeros((1, 6), bool)
+    >>> _rotation_days(on, np.array([0, 0]), np.array([4, 2]),
+    ...                np.array([1, 3]), np.array([2, 4])).tolist()
+    [[-1, 4, 4, 2, 2, -1]]
+    >>> on.astype(int).tolist()
+    [[0, 1, 1, 1, 1, 0]]
+    """
+    n_res, n_days = on_rotation.shape
+    width = n_days + 1  # a rotation ending on the last day closes in the spare column
+    starts, stops = resident * width + first, resident * width + last + 1
+    steps = np.zeros(n_res * width, dtype=np.int64)
+    np.add.at(steps, starts, 1)
+    np.subtract.at(steps, stops, 1)
+    days = np.cumsum(steps.reshape(n_res, width)[:, :n_days], axis=1)
+    if len(days) and int(days.max()) > 1:  # overlapping rotations (not a valid Program)
+        lengths = last - first + 1
+        rows = np.repeat(resident, lengths)
+        offsets = np.cumsum(lengths) - lengths
+        cols = np.repeat(first - offsets, lengths) + np.arange(int(lengths.sum()))
+        on_rotation[rows, cols] = True
+        site = np.full((n_res, n_days), -1, dtype=np.int64)
+        site[rows, cols] = np.repeat(at, lengths)
+        return site
+    on_rotation |= days > 0
+    steps[:] = 0
+    np.add.at(steps, starts, at + 1)
+    np.subtract.at(steps, stops, at + 1)
+    placed = np.cumsum(steps.reshape(n_res, width)[:, :n_days], axis=1)
+    placed -= 1  # a site's number on its rotation's days, -1 elsewhere
+    return placed
 
 
 def _pack_slots(grid: BoolArray) -> U64:
@@ -874,8 +898,9 @@ def forbidden(
         return mask
     if candidates is None:
         candidates = np.outer(index.active_residents, index.active_coaches)
-    rows, cols = np.nonzero(candidates)
-    mask[rows, cols] = ~can_meet(program, rows, cols, start=start)
+    pairs = np.flatnonzero(candidates)  # row-major, as np.nonzero, without its 2-D walk
+    rows, cols = np.divmod(pairs, max(mask.shape[1], 1))
+    mask.ravel()[pairs] = ~can_meet(program, rows, cols, start=start)
     return mask
 
 

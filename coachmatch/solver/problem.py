@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -130,10 +131,18 @@ def build_problem(
     matrix = affinity_matrix(program, compact=True)  # uint8: a tenth of the memory to touch
     residents = np.flatnonzero(index.active_residents).astype(np.int64)
     coaches = np.flatnonzero(index.active_coaches).astype(np.int64)
-    if len(residents) == len(index.resident_ids) and len(coaches) == len(index.coach_ids):
-        allowed = elig.allowed.copy()  # everyone active: no need to gather rows and columns
-    else:
-        allowed = elig.allowed[np.ix_(residents, coaches)]
+    every_resident = len(residents) == len(index.resident_ids)
+    every_coach = len(coaches) == len(index.coach_ids)
+
+    def active(table: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """``table``'s rows and columns of active people, gathered only where someone
+        is inactive: rows at once, then columns (no index grid); else ``table`` itself."""
+        out = table if every_resident else table[residents]
+        return out if every_coach else out[:, coaches]
+
+    allowed = active(elig.allowed)
+    if allowed is elig.allowed:
+        allowed = allowed.copy()  # changed below for required pairs
     resident_pos = {int(row): k for k, row in enumerate(residents)}
     coach_pos = {int(row): k for k, row in enumerate(coaches)}
     fixed: dict[int, int] = {}
@@ -147,7 +156,8 @@ def build_problem(
         allowed[r] = False
         if c >= 0:
             allowed[r, c] = keep
-    arc_r, arc_c = np.nonzero(allowed)
+    arcs = np.flatnonzero(allowed)  # row-major, as np.nonzero, without its 2-D walk
+    arc_r, arc_c = np.divmod(arcs, max(allowed.shape[1], 1))
     current = np.full(len(residents), -1, dtype=np.int64)
     moving = changing(program)
     for k, row in enumerate(residents):
@@ -167,7 +177,7 @@ def build_problem(
         coaches=coaches,
         resident=arc_r.astype(np.int64),
         coach=arc_c.astype(np.int64),
-        affinity=matrix[residents[arc_r], coaches[arc_c]].astype(np.int64),
+        affinity=np.take(active(matrix), arcs).astype(np.int64),
         kept=kept,
         respondent=respondents(program)[residents],
         capacity=index.capacity[coaches],
