@@ -148,8 +148,12 @@ def _encoded(
     n = len(answers)
     question_ids = list(map(attrgetter("question_id"), answers))
     person_ids = list(map(attrgetter("person_id"), answers))
-    # each answer's distinct choices, in order (a multi answer counts a choice once)
-    chosen = list(map(tuple, map(dict.fromkeys, map(attrgetter("answer"), answers))))
+    # each answer's distinct choices, in order (a multi answer counts a choice once);
+    # an answer without repeats (nearly all) is its own tuple, not a new one
+    chosen = [
+        a if len(a) < 2 or len(set(a)) == len(a) else tuple(dict.fromkeys(a))
+        for a in map(attrgetter("answer"), answers)
+    ]
     importance = np.fromiter(map(attrgetter("importance"), answers), np.float64, n)
     as_resident = np.fromiter(map(index.resident.get, person_ids, repeat(-1)), np.int64, n)
     as_coach = np.fromiter(map(index.coach.get, person_ids, repeat(-1)), np.int64, n)

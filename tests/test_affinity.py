@@ -143,3 +143,31 @@ def test_synthetic_matrix_matches_reference_on_a_sample() -> None:
     for i, j in zip(rng.integers(250, size=300), rng.integers(70, size=300), strict=True):
         r, c = program.residents[i].resident_id, program.coaches[j].coach_id
         assert matrix[i, j] == reference.affinity(program, r, c)
+
+
+def test_a_choice_given_twice_counts_once() -> None:
+    """A multi answer naming a choice twice (in one row, or in two rows) scores as the
+    answer naming it once, for the matrix, the explanation and the exact reference."""
+    questions = [Question(question_id="m", kind="multi")]
+    once = survey_program(
+        questions,
+        [
+            Answer(person_id="R0", question_id="m", answer="a;b"),
+            Answer(person_id="C0", question_id="m", answer="a;c"),
+        ],
+    )
+    for repeated in (
+        [Answer(person_id="R0", question_id="m", answer="a;b;a")],
+        [
+            Answer(person_id="R0", question_id="m", answer="a;b"),
+            Answer(person_id="R0", question_id="m", answer="a"),
+        ],
+    ):
+        twice = survey_program(
+            questions, [*repeated, Answer(person_id="C0", question_id="m", answer="a;c;c")]
+        )
+        matrix = affinity_matrix(twice)
+        assert matrix.tolist() == affinity_matrix(once).tolist()
+        # |A_r ∩ A_c| / |A_r| = |{a}| / |{a, b}|: the repeated a counts once on both sides
+        assert matrix[0, 0] == reference.affinity(twice, "R0", "C0") == 50
+        assert explain_affinity(twice, "R0", "C0").affinity == matrix[0, 0]

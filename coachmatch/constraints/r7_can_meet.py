@@ -74,6 +74,8 @@ __all__ = [
 U64 = npt.NDArray[np.uint64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
+#: (residents × days) site numbers, -1 for none
+SiteArray = npt.NDArray[np.int32]
 
 _ONE = np.uint64(1)
 _ALL_SLOTS = (1 << SLOTS_PER_DAY) - 1
@@ -137,7 +139,7 @@ class FreeTime:
     resident_busy: _Busy
     coach_busy: _Busy
     on_rotation: BoolArray
-    site: IntArray
+    site: SiteArray  # (residents, days): the rotation's site, -1 for none
     coach_site: IntArray
     coach_virtual_ok: BoolArray
     trip_ok: BoolArray  # (sites, sites): a round trip between the two has a travel time
@@ -184,7 +186,7 @@ class FreeTime:
             keep = first <= last
             site = _rotation_days(on_rotation, resident[keep], at[keep], first[keep], last[keep])
         else:
-            site = np.full((n_res, n_days), -1, dtype=np.int64)
+            site = np.full((n_res, n_days), -1, dtype=np.int32)
         matrix = travel_matrix(program)
         trip_ok = (matrix >= 0) & (matrix.T >= 0)
         np.fill_diagonal(trip_ok, True)
@@ -210,12 +212,14 @@ class FreeTime:
 
 def _rotation_days(
     on_rotation: BoolArray, resident: IntArray, at: IntArray, first: IntArray, last: IntArray
-) -> IntArray:
+) -> SiteArray:
     """Each rotation's days [first, last] marked in ``on_rotation`` (residents × days,
     in place), and the site of every (resident, day) returned (-1: none), as running
     sums along the days: +1 (and +site+1) where a rotation starts, -1 (and -site-1) the
-    day after it ends. A resident's rotations never overlap (validation); if some did,
-    the days are written a rotation at a time instead, the later rotation's site winning.
+    day after it ends, summed in place in one int32 buffer (memory touched for the first
+    time costs more than the sums). A resident's rotations never overlap (validation);
+    if some did, the days are written a rotation at a time instead, the later
+    rotation's site winning.
 
     Examples
     --------
@@ -229,25 +233,27 @@ def _rotation_days(
     n_res, n_days = on_rotation.shape
     width = n_days + 1  # a rotation ending on the last day closes in the spare column
     starts, stops = resident * width + first, resident * width + last + 1
-    steps = np.zeros(n_res * width, dtype=np.int64)
-    np.add.at(steps, starts, 1)
-    np.subtract.at(steps, stops, 1)
-    days = np.cumsum(steps.reshape(n_res, width)[:, :n_days], axis=1)
-    if len(days) and int(days.max()) > 1:  # overlapping rotations (not a valid Program)
+    steps = np.zeros((n_res, width), dtype=np.int32)
+    flat = steps.reshape(-1)
+    np.add.at(flat, starts, 1)
+    np.subtract.at(flat, stops, 1)
+    np.cumsum(steps, axis=1, out=steps)
+    days = steps[:, :n_days]
+    if days.size and int(days.max()) > 1:  # overlapping rotations (not a valid Program)
         lengths = last - first + 1
         rows = np.repeat(resident, lengths)
         offsets = np.cumsum(lengths) - lengths
         cols = np.repeat(first - offsets, lengths) + np.arange(int(lengths.sum()))
         on_rotation[rows, cols] = True
-        site = np.full((n_res, n_days), -1, dtype=np.int64)
+        site = np.full((n_res, n_days), -1, dtype=np.int32)
         site[rows, cols] = np.repeat(at, lengths)
         return site
     on_rotation |= days > 0
-    steps[:] = 0
-    np.add.at(steps, starts, at + 1)
-    np.subtract.at(steps, stops, at + 1)
-    placed = np.cumsum(steps.reshape(n_res, width)[:, :n_days], axis=1)
-    placed -= 1  # a site's number on its rotation's days, -1 elsewhere
+    steps.fill(0)
+    np.add.at(flat, starts, (at + 1).astype(np.int32))
+    np.subtract.at(flat, stops, (at + 1).astype(np.int32))
+    np.cumsum(steps, axis=1, out=steps)
+    placed: SiteArray = np.subtract(days, 1)  # a site's number on its rotation's days, -1 else
     return placed
 
 
