@@ -807,9 +807,15 @@ class Program(ProgramHeader):
         >>> len(synthetic("small").respondents())
         53
         """
-        residents = {r.resident_id for r in self.residents}
-        answered = {a.person_id for a in self.survey} | {s.resident_id for s in self.affinity}
-        return frozenset(answered & residents)
+
+        def build() -> frozenset[str]:
+            residents = {r.resident_id for r in self.residents}
+            answered = set(map(attrgetter("person_id"), self.survey))
+            answered.update(map(attrgetter("resident_id"), self.affinity))
+            return frozenset(answered & residents)
+
+        found: frozenset[str] = self.index.derived("respondents", build)  # asked per stage
+        return found
 
     def panel_members(self) -> dict[str, tuple[str, ...]]:
         """Members of each panel: the listed members plus coaches naming it, sorted."""

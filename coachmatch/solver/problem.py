@@ -141,12 +141,13 @@ def build_problem(
         return out if every_coach else out[:, coaches]
 
     allowed = active(elig.allowed)
-    if allowed is elig.allowed:
+    requires = required(program)
+    if requires and allowed is elig.allowed:
         allowed = allowed.copy()  # changed below for required pairs
     resident_pos = {int(row): k for k, row in enumerate(residents)}
     coach_pos = {int(row): k for k, row in enumerate(coaches)}
     fixed: dict[int, int] = {}
-    for resident_id, coach_id in required(program):
+    for resident_id, coach_id in requires:
         r = resident_pos[index.resident[resident_id]]
         c = coach_pos.get(index.coach[coach_id], -1)
         if r in fixed:
