@@ -176,8 +176,8 @@ def build_problem(
         matrix=matrix,
         residents=residents,
         coaches=coaches,
-        resident=arc_r.astype(np.int64),
-        coach=arc_c.astype(np.int64),
+        resident=arc_r,  # int64 already: no copies
+        coach=arc_c,
         affinity=np.take(active(matrix), arcs).astype(np.int64),
         kept=kept,
         respondent=respondents(program)[residents],
