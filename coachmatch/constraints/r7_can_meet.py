@@ -177,14 +177,19 @@ class FreeTime:
         on_rotation = np.ones((n_res, n_days), dtype=bool)
         rotations = RotationColumns.of(program)
         if len(rotations.resident):
-            # days since the grid's first day (the horizon start)
-            shift = (program.start - grid.days[0]).days
-            resident, at = rotations.resident, rotations.site
-            first, last = rotations.first + shift, rotations.last + shift
-            on_rotation[resident] = False  # residents with rotations: only on their days
-            first, last = np.maximum(first, 0), np.minimum(last, n_days - 1)
+            # residents with rotations are on rotation only on their days; the columns
+            # count days from the horizon start, the grid's first day
+            on_rotation[rotations.resident] = False
+            first = np.maximum(rotations.first, 0)
+            last = np.minimum(rotations.last, n_days - 1)
             keep = first <= last
-            site = _rotation_days(on_rotation, resident[keep], at[keep], first[keep], last[keep])
+            site = _rotation_days(
+                on_rotation,
+                rotations.resident[keep],
+                rotations.site[keep],
+                first[keep],
+                last[keep],
+            )
         else:
             site = np.full((n_res, n_days), -1, dtype=np.int32)
         matrix = travel_matrix(program)
