@@ -38,6 +38,12 @@ class PruningProof:
         Pruned solves run (an infeasible or unproven one grows the set).
     checked : int
         Pairs left out whose reduced cost the proof checked (all non-negative).
+    gap : int
+        0 when the last pruned solve left out no pair of negative reduced cost. Else
+        the sum of those costs' magnitudes: the last solve then ran on the pairs (and
+        network arcs) whose reduced cost lies within this gap of 0, and ``solved_on``
+        counts those pairs; a pair further from it cannot change its flow in any
+        optimum (reduced-cost fixing, :mod:`coachmatch.solver.pruning`).
     """
 
     arcs: int
@@ -45,6 +51,7 @@ class PruningProof:
     k: int
     attempts: int
     checked: int
+    gap: int = 0
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,9 @@ the arcs at or above it: otherwise the first solution is already the best there.
 On large problems (:data:`PRUNE_MIN_ARCS` open pairs and more) that O1/O3/O4 solve
 runs on each resident's and each coach's few best pairs (and the kept ones) and is then
 proven optimal on every open pair by reduced costs, growing the pruned set until the
-proof holds (:mod:`coachmatch.solver.pruning`); the result carries the proof.
+proof holds or the pairs it flags add up to a small duality gap, which one last solve on
+the arcs within that gap settles (reduced-cost fixing; :mod:`coachmatch.solver.pruning`);
+the result carries the proof.
 """
 
 from __future__ import annotations
@@ -47,7 +49,13 @@ import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
 from coachmatch.solver.problem import BoolArray, IntArray, MatchingProblem
-from coachmatch.solver.pruning import PruningProof, potentials, top_arcs
+from coachmatch.solver.pruning import (
+    PruningProof,
+    lowest_potentials,
+    potentials,
+    settle_within_gap,
+    top_arcs,
+)
 
 __all__ = ["FlowResult", "solve_flow"]
 
@@ -177,6 +185,7 @@ class _Network:
         supplies[first_c : first_c + n_c] = -problem.min_load
         supplies[T] = -(n_r - int(problem.min_load.sum()))
         flow.set_nodes_supplies(np.arange(len(supplies)), supplies)
+        self.supplies = supplies
         self.n_nodes = len(supplies)
         self.flow = flow
         self.solves = 0
@@ -218,13 +227,14 @@ class _Network:
         out[self.problem.resident[used]] = self.problem.coach[used]
         return out
 
-    def potentials(self) -> IntArray | None:
+    def potentials(self, *, lowest: bool = False) -> IntArray | None:
         """Node potentials proving the solved flow optimal (reduced costs of every
-        residual arc non-negative), from its residual graph; see :mod:`.pruning`."""
+        residual arc non-negative), from its residual graph; see :mod:`.pruning`.
+        ``lowest``: the lowest such potentials (every coach at its highest price)."""
         flows = self.flow.flows(np.arange(len(self.tails)))
         forward = flows < self.caps
         backward = flows > 0
-        return potentials(
+        return (lowest_potentials if lowest else potentials)(
             self.n_nodes,
             np.concatenate([self.tails[forward], self.heads[backward]]),
             np.concatenate([self.heads[forward], self.tails[backward]]),
@@ -307,7 +317,8 @@ def solve_flow(
         proof = final.proof
         note(
             f"solved on {proof.solved_on} of {proof.arcs} allowed pairs, proven optimal "
-            f"on all of them by reduced costs ({proof.attempts} pruned solve(s))"
+            f"on all of them by reduced costs ({proof.attempts} pruned solve(s)"
+            + (f", the last within a reduced-cost gap of {proof.gap})" if proof.gap else ")")
         )
 
     # O2: the largest affinity threshold at which O1's optimum still holds; when it is
@@ -419,7 +430,9 @@ class _Final:
             self.solves += 1
             if net.solve() is None:  # pragma: no cover - A keeps it feasible
                 return None
-            pi = net.potentials()
+            # the lowest potentials (coaches at their highest prices): fewer of the pairs
+            # they flag cannot improve the flow (decision 119)
+            pi = net.potentials(lowest=True)
             if pi is None:  # pragma: no cover - an optimal flow has no negative cycle
                 raise RuntimeError("the pruned flow's residual graph has a negative cycle")
             # every arc's reduced cost at once (cheaper than gathering the arcs left out
@@ -444,8 +457,57 @@ class _Final:
                 )
                 return net.used()
             log.debug("pruned solve: %d arcs left out have negative reduced cost", len(wrong))
+            settled = self._within_gap(net, pi, reduced, open_arcs & ~chosen)
+            if settled is not None:
+                used, solved_on, gap = settled
+                attempts += 1
+                self.solves += 1
+                if used is None:
+                    return None  # optimal with A: only the full network can tell
+                arcs = int(np.count_nonzero(open_arcs))
+                self.proof = PruningProof(
+                    arcs=arcs,
+                    solved_on=solved_on,
+                    k=k,
+                    attempts=attempts,
+                    checked=arcs - solved_on,
+                    gap=gap,
+                )
+                return used
             chosen[wrong] = True
         return None
+
+    def _within_gap(
+        self, net: _Network, pi: IntArray, reduced: IntArray, left_out: BoolArray
+    ) -> tuple[BoolArray | None, int, int] | None:
+        """The whole problem settled around ``net``'s flow by reduced-cost fixing
+        (:func:`.pruning.settle_within_gap`): (the pair arcs an optimum uses, or None
+        when it needs the artificial node; pairs the last solve ran on; the gap); None
+        when more arcs lie within the gap than ``net`` holds (adding the arcs of
+        negative reduced cost and solving again is cheaper then)."""
+        problem = self.problem
+
+        def ends(arcs: IntArray) -> tuple[IntArray, IntArray]:
+            return net.first_r + problem.resident[arcs], net.first_c + problem.coach[arcs]
+
+        settled = settle_within_gap(
+            net.n_nodes,
+            net.supplies,
+            (net.tails, net.heads, net.caps, net.costs, net.flow.flows(np.arange(len(net.tails)))),
+            (ends, left_out, reduced),
+            pi,
+            most=int(np.count_nonzero(net.caps)),
+        )
+        if settled is None:
+            return None
+        solved_on = int(np.count_nonzero(settled.solved[net.pair_arcs])) + len(settled.out_arcs)
+        assert net.artificial_arcs is not None
+        if settled.flow[net.artificial_arcs].any():
+            return None, solved_on, settled.gap
+        used = np.zeros(problem.n_arcs, dtype=bool)
+        used[net.subset] = settled.flow[net.pair_arcs] > 0
+        used[settled.out_arcs] = settled.out_flow > 0
+        return used, solved_on, settled.gap
 
 
 def _over_capacity(problem: MatchingProblem) -> bool:
