@@ -37,7 +37,9 @@ class PruningProof:
     attempts : int
         Pruned solves run (an infeasible or unproven one grows the set).
     checked : int
-        Pairs left out whose reduced cost the proof checked (all non-negative).
+        Pairs outside the last solve whose reduced cost the proof checked: all
+        non-negative when ``gap`` is 0; else each beyond the gap (an empty pair above
+        it, or a matched pair below its negative), so no optimum changes it.
     gap : int
         0 when the last pruned solve left out no pair of negative reduced cost. Else
         the sum of those costs' magnitudes: the last solve then ran on the pairs (and
