@@ -447,34 +447,29 @@ class _Final:
                 assert net.artificial_arcs is not None
                 if net.flow.flows(net.artificial_arcs).any():
                     return None  # optimal with A: only the full network can tell
-                rest = int(np.count_nonzero(open_arcs)) - len(subset)
-                self.proof = PruningProof(
-                    arcs=len(subset) + rest,
-                    solved_on=len(subset),
-                    k=k,
-                    attempts=attempts,
-                    checked=rest,
-                )
-                return net.used()
-            log.debug("pruned solve: %d arcs left out have negative reduced cost", len(wrong))
-            settled = self._within_gap(net, pi, reduced, open_arcs & ~chosen)
-            if settled is not None:
-                used, solved_on, gap = settled
+                used, solved_on, gap = net.used(), len(subset), 0
+            else:
+                log.debug("pruned solve: %d arcs left out have negative reduced cost", len(wrong))
+                settled = self._within_gap(net, pi, reduced, open_arcs & ~chosen)
+                if settled is None:
+                    chosen[wrong] = True
+                    continue
                 attempts += 1
                 self.solves += 1
-                if used is None:
+                settled_used, solved_on, gap = settled
+                if settled_used is None:
                     return None  # optimal with A: only the full network can tell
-                arcs = int(np.count_nonzero(open_arcs))
-                self.proof = PruningProof(
-                    arcs=arcs,
-                    solved_on=solved_on,
-                    k=k,
-                    attempts=attempts,
-                    checked=arcs - solved_on,
-                    gap=gap,
-                )
-                return used
-            chosen[wrong] = True
+                used = settled_used
+            arcs = int(np.count_nonzero(open_arcs))
+            self.proof = PruningProof(
+                arcs=arcs,
+                solved_on=solved_on,
+                k=k,
+                attempts=attempts,
+                checked=arcs - solved_on,
+                gap=gap,
+            )
+            return used
         return None
 
     def _within_gap(
