@@ -4,8 +4,9 @@ with the scheduler's own per-pair dynamic program on random narrow programs."""
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -292,3 +293,123 @@ def test_rotation_days_match_writing_each_rotation(data, n_res: int, n_days: int
     site = r7_can_meet._rotation_days(on, *columns)
     assert on.tolist() == expected_on.tolist()
     assert site.tolist() == expected_site.tolist()
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    narrow_programs(max_residents=4, max_coaches=3),
+    st.integers(0, 250),
+    st.randoms(use_true_random=False),
+)
+def test_the_mask_by_classes_of_people_is_every_pair_judged_alone(
+    program: Program, as_of_day: int, random
+) -> None:
+    """R7's mask from a table of classes of people (kind and weekly pattern), busy time
+    then judged for the pairs with someone busy, grouped by the days they lose, equals
+    judging each candidate on its own days; so does the mask pair by pair. People are
+    copied without their busy time (classes of several, busy time setting pairs of one
+    class apart), and the candidates are a random part of the pairs. Some people are
+    away for weeks or busy for hours on some days, so that busy time decides pairs."""
+    from coachmatch.constraints.r7_can_meet import _Cadence, _pairwise
+
+    zone = ZoneInfo(program.timezone)
+    away = []
+    for person in [*program.index.resident_ids, *program.index.coach_ids]:
+        for _ in range(random.choice([0, 0, 1, 3])):
+            day = program.start + timedelta(days=random.randrange(0, 360))
+            begin = datetime.combine(day, time(random.choice([0, 9, 12])), tzinfo=zone)
+            hours = random.choice([2, 5, 24 * 7 * random.randint(1, 5)])
+            away.append(
+                BusyInterval(person_id=person, start=begin, end=begin + timedelta(hours=hours))
+            )
+    program = program.replace(busy=(*program.busy, *away))
+    copies_r = [
+        r.model_copy(update={"resident_id": r.resident_id + "x"}) for r in program.residents
+    ]
+    copies_c = [c.model_copy(update={"coach_id": c.coach_id + "x"}) for c in program.coaches]
+    program = program.replace(
+        residents=(*program.residents, *copies_r),
+        coaches=(*program.coaches, *copies_c),
+        rotations=(
+            *program.rotations,
+            *(x.model_copy(update={"resident_id": x.resident_id + "x"}) for x in program.rotations),
+        ),
+        availability=(
+            *program.availability,
+            *(w.model_copy(update={"person_id": w.person_id + "x"}) for w in program.availability),
+        ),
+        policy=program.policy.model_copy(update={"max_caseload": 2 * len(program.residents)}),
+    )
+    index = program.index
+    shape = (len(index.resident_ids), len(index.coach_ids))
+    candidates = np.array([random.random() < 0.8 for _ in range(shape[0] * shape[1])])
+    candidates = candidates.reshape(shape)
+    rows, cols = np.nonzero(candidates)
+    start = min(program.start.toordinal() + as_of_day, program.end.toordinal())
+    usual, share = r7_can_meet._BATCH, r7_can_meet._CLASS_SHARE
+    for as_of in (None, date.fromordinal(start)):
+        start_day = (as_of - program.start).days if as_of else 0
+        alone = np.zeros(shape, dtype=bool)
+        alone[rows, cols] = ~_pairwise(program, rows, cols, _Cadence.of(program, start_day))
+        for batch, class_share in ((usual, 0), (4, 0), (usual, 10**9)):
+            try:  # by classes (in batches of 4 too), and pair by pair
+                r7_can_meet._BATCH, r7_can_meet._CLASS_SHARE = batch, class_share
+                again = program.replace()  # a new Program: nothing cached
+                mask = r7_can_meet.forbidden(again, candidates, start=as_of)
+            finally:
+                r7_can_meet._BATCH, r7_can_meet._CLASS_SHARE = usual, share
+            assert (mask == alone).all(), (batch, class_share, as_of)
+
+
+def test_alike_rows_are_grouped_exactly_even_when_hashes_collide() -> None:
+    """Rows grouped by a hash are checked against their group's first; a collision
+    (forced here with a hash that ignores the words) leaves every row on its own."""
+    from coachmatch.constraints import r7_can_meet as r7
+
+    kind = np.array([0, 0, 1, 0])
+    words = np.array([[1, 2], [1, 2], [1, 2], [3, 2]], dtype=np.uint64)
+    ids, first = r7._alike(kind, words)
+    assert ids[0] == ids[1] and len({*ids.tolist()}) == 3
+    assert all((words[first[ids]] == words).all(axis=1)) and (kind[first[ids]] == kind).all()
+    usual = r7._HASH.copy()
+    try:
+        r7._HASH[:] = 0  # every row hashes alike
+        ids, first = r7._alike(kind, words)
+    finally:
+        r7._HASH[:] = usual
+    assert ids.tolist() == [0, 1, 2, 3] and first.tolist() == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("class_share", [0, 10**9])
+def test_busy_time_of_both_people_together_can_part_a_pair(class_share: int) -> None:
+    """R1 and C1 share Wednesdays 14:00-15:00. For 13 weeks R1 is busy 14:00-14:30 and
+    C1 14:30-15:00: either alone leaves a slot, both together none, longer than the
+    cadence allows. The mask sees it by classes of people and pair by pair."""
+    zone = ZoneInfo("America/Toronto")
+    wednesdays = [date(2026, 8, 5) + timedelta(weeks=k) for k in range(13)]
+
+    def busy(person: str, begin: time, end: time) -> list[BusyInterval]:
+        return [
+            BusyInterval(
+                person_id=person,
+                start=datetime.combine(day, begin, tzinfo=zone),
+                end=datetime.combine(day, end, tzinfo=zone),
+            )
+            for day in wednesdays
+        ]
+
+    resident_busy = busy("R1", time(14), time(14, 30))
+    coach_busy = busy("C1", time(14, 30), time(15))
+    usual = r7_can_meet._CLASS_SHARE
+    try:
+        r7_can_meet._CLASS_SHARE = class_share
+        for taken, parted in (
+            ((*resident_busy, *coach_busy), True),
+            (resident_busy, False),
+            (coach_busy, False),
+        ):
+            program = two_coaches().replace(busy=taken)
+            assert bool(r7_can_meet.forbidden(program)[0, 0]) == parted
+            assert (r7_can_meet.why(program, "R1", "C1") is not None) == parted
+    finally:
+        r7_can_meet._CLASS_SHARE = usual

@@ -441,7 +441,7 @@ def _fits(mask: U64, length: int) -> U64:
 
 
 def _exception_entries(busy: _Busy, people: IntArray, pairs: IntArray) -> tuple[IntArray, IntArray]:
-    """(pair, day) for every busy day of each pair's person."""
+    """(pair, entry of ``busy``) for every busy day of each pair's person."""
     counts = np.diff(busy.pointer)[people]
     some = np.flatnonzero(counts)  # most people have no busy day that matters
     counts, people, pairs = counts[some], people[some], pairs[some]
@@ -449,7 +449,7 @@ def _exception_entries(busy: _Busy, people: IntArray, pairs: IntArray) -> tuple[
     pair = np.repeat(pairs, counts)
     starts = np.repeat(busy.pointer[people], counts)
     offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    return pair, busy.day[starts + offsets]
+    return pair, starts + offsets
 
 
 def _busy_bits(busy: _Busy, people: IntArray, days: IntArray, n_days: int) -> U64:
@@ -514,9 +514,9 @@ def pair_days(
     e_day = [np.tile(odd, n_pairs)]
     for sparse, people in ((free.resident_busy, residents), (free.coach_busy, coaches)):
         if busy:
-            p, d = _exception_entries(sparse, people, pair_index)
+            p, at = _exception_entries(sparse, people, pair_index)
             e_pair.append(p)
-            e_day.append(d)
+            e_day.append(sparse.day[at])
     entry_pair, entry_day = np.concatenate(e_pair), np.concatenate(e_day)
     if len(entry_pair):
         r, c = residents[entry_pair], coaches[entry_pair]
@@ -691,37 +691,110 @@ def can_meet(
     ids, first = group
     # one pair of each kind stands for it: its days without busy time are every
     # pair's of that kind
+    kind_ip, kind_v = _kind_days(program, residents[first], coaches[first], start_day)
+    out = _judge(kind_ip, kind_v, cadence)[ids]
+    maybe = np.flatnonzero(out)
+    out[maybe] = _despite_busy(
+        program, residents[maybe], coaches[maybe], (ids[maybe], kind_ip, kind_v), cadence
+    )
+    return out
+
+
+def _kind_days(
+    program: Program, residents: IntArray, coaches: IntArray, start_day: int
+) -> tuple[U64, U64]:
+    """:func:`pair_days` without busy time, in batches: each pair stands for its kind."""
     days = [
         pair_days(
             program,
-            residents[first[lo : lo + _BATCH]],
-            coaches[first[lo : lo + _BATCH]],
+            residents[lo : lo + _BATCH],
+            coaches[lo : lo + _BATCH],
             start_day=start_day,
             busy=False,
         )
-        for lo in range(0, len(first), _BATCH)
+        for lo in range(0, len(residents), _BATCH)
     ]
-    kind_ip = np.concatenate([ip for ip, _ in days], axis=1)
-    kind_v = np.concatenate([v for _, v in days], axis=1)
-    out = _judge(kind_ip, kind_v, cadence)[ids]
-    # busy time only ever takes days away: pairs that can meet without it are judged
-    # again on their kind's days less the days their busy time takes
-    maybe = np.flatnonzero(out)
-    entry, day = _lost_days(program, residents[maybe], coaches[maybe], start_day)
-    touched = distinct(entry)  # the pairs that lose a day, each once
-    entry = np.searchsorted(touched, entry)
-    for lo in range(0, len(touched), _BATCH):
-        part = touched[lo : lo + _BATCH]
-        pairs = maybe[part]
-        in_person, virtual = kind_ip[:, ids[pairs]], kind_v[:, ids[pairs]]
-        chosen = (entry >= lo) & (entry < lo + len(part))
-        at = (day[chosen] // 64, entry[chosen] - lo)
-        keep = ~(_ONE << (day[chosen] % 64).astype(np.uint64))
-        # unbuffered: one pair may lose several days of one 64-day word
-        np.bitwise_and.at(in_person, at, keep)
-        np.bitwise_and.at(virtual, at, keep)
-        out[pairs] = _judge(in_person, virtual, cadence)
+    return (
+        np.concatenate([ip for ip, _ in days], axis=1),
+        np.concatenate([v for _, v in days], axis=1),
+    )
+
+
+def _despite_busy(
+    program: Program,
+    residents: IntArray,
+    coaches: IntArray,
+    kinds: tuple[IntArray, U64, U64],
+    cadence: _Cadence,
+) -> BoolArray:
+    """Whether pairs whose kind can meet still can once their busy time is taken away.
+
+    ``kinds`` holds each pair's kind and the kinds' days without busy time (in person,
+    virtual). Busy time only ever takes days away: the pairs that lose a day are judged
+    again on their kind's days less those; the others can meet as their kind can.
+    """
+    kind, kind_ip, kind_v = kinds
+    out = np.ones(len(residents), dtype=bool)
+    entry, day = _lost_days(program, residents, coaches, cadence.first_from)
+    losing = np.zeros(len(residents), dtype=bool)
+    losing[entry] = True
+    touched = np.flatnonzero(losing)  # the pairs that lose a day, each once
+    entry = (np.cumsum(losing) - 1)[entry]
+    # each touched pair's lost days as a bitset; a day lost twice (both people busy)
+    # sets its bit twice
+    lost = np.zeros((len(touched), kind_ip.shape[0]), dtype=np.uint64)
+    np.bitwise_or.at(lost, (entry, day // 64), _ONE << (day % 64).astype(np.uint64))
+    # pairs of one kind that lose the same days have the same days left: judged once
+    alike, stand = _alike(kind[touched], lost)
+    verdict = np.empty(len(stand), dtype=bool)
+    for lo in range(0, len(stand), _BATCH):
+        part = stand[lo : lo + _BATCH]
+        keep = ~lost[part].T
+        chosen = kind[touched[part]]
+        verdict[lo : lo + len(part)] = _judge(
+            kind_ip[:, chosen] & keep, kind_v[:, chosen] & keep, cadence
+        )
+    out[touched] = verdict[alike]
     return out
+
+
+#: odd multipliers of :func:`_alike`'s hash, one per 64-bit word (fixed: deterministic)
+_HASH = np.random.default_rng(0x5EED).integers(1, 2**63, size=64, dtype=np.uint64) | _ONE
+
+
+def _alike(kind: IntArray, words: U64) -> tuple[IntArray, IntArray]:
+    """Rows equal in ``kind`` and every column of ``words`` numbered alike: (each row's
+    number, one row of each number). Rows are grouped by a hash, then every row is
+    compared with its group's first; should two different rows share a hash, every row
+    keeps a number of its own (exact either way).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> kind = np.array([0, 1, 0, 0])
+    >>> words = np.array([[5, 0], [5, 0], [5, 0], [4, 0]], dtype=np.uint64)
+    >>> ids, first = _alike(kind, words)
+    >>> ids.tolist() == [ids[0], ids[1], ids[0], ids[3]], len(first)
+    (True, 3)
+    """
+    n = len(kind)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    with np.errstate(over="ignore"):
+        hashed = kind.astype(np.uint64) * _HASH[-1]
+        for w in range(words.shape[1]):
+            hashed += words[:, w] * _HASH[w % (len(_HASH) - 1)]
+    order = np.argsort(hashed, kind="stable")
+    ordered = hashed[order]
+    starts = np.r_[True, ordered[1:] != ordered[:-1]]
+    number = np.cumsum(starts) - 1
+    first = order[starts]
+    ids = np.empty(n, dtype=np.int64)
+    ids[order] = number
+    same = (kind == kind[first[ids]]) & (words == words[first[ids]]).all(axis=1)
+    if not same.all():  # a collision of the hash: no grouping
+        return np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64)
+    return ids, first
 
 
 def _pairwise(
@@ -760,15 +833,26 @@ def _lost_days(
     length = -(-program.policy.meeting_minutes // SLOT_MINUTES)
     pair_index = np.arange(len(residents))
     pairs, days = [], []
-    for sparse, people in ((free.resident_busy, residents), (free.coach_busy, coaches)):
-        entry_pair, entry_day = _exception_entries(sparse, people, pair_index)
-        later = entry_day >= start_day
-        entry_pair, entry_day = entry_pair[later], entry_day[later]
+    sides = (
+        (free.resident_busy, free.coach_busy, residents, coaches),
+        (free.coach_busy, free.resident_busy, coaches, residents),
+    )
+    # each busy day of one person (its own busy bits at hand), the partner's looked up
+    for own, other, people, partners in sides:
+        entry_pair, at = _exception_entries(own, people, pair_index)
+        day = own.day[at]
+        later = day >= start_day
+        entry_pair, at, day = entry_pair[later], at[later], day[later]
         r, c = residents[entry_pair], coaches[entry_pair]
-        had = _meeting_fits(free, r, c, entry_day, length, busy=False)
-        lost = had & ~_meeting_fits(free, r, c, entry_day, length, busy=True)
+        wd = free.weekday[day]
+        shared = free.resident_weekly[r, wd] & free.coach_weekly[c, wd] & free.exists[day]
+        had = (_fits(shared, length) != 0) & free.on_rotation[r, day]
+        entry_pair, at, day, shared = entry_pair[had], at[had], day[had], shared[had]
+        shared &= ~own.bits[at]
+        shared &= ~_busy_bits(other, partners[entry_pair], day, free.n_days)
+        lost = _fits(shared, length) == 0
         pairs.append(entry_pair[lost])
-        days.append(entry_day[lost])
+        days.append(day[lost])
     # a day both people's busy time takes is listed twice; clearing it twice is harmless
     return np.concatenate(pairs), np.concatenate(days)
 
@@ -792,6 +876,12 @@ class _Kinds:
     shared: IntArray | None
     n_shared: int  # shared-day numbers are below this
     weekly_pairs: tuple[U64, U64]  # the patterns themselves
+    #: per resident: its class, residents alike in kind and weekly pattern (all their
+    #: pairs with a coach are of one kind); and one resident of each class
+    resident_class: IntArray
+    resident_of_class: IntArray
+    coach_class: IntArray  # per coach: idem, by kind and weekly pattern
+    coach_of_class: IntArray
 
     @classmethod
     def of(cls, program: Program) -> _Kinds:
@@ -814,14 +904,22 @@ class _Kinds:
         shared = None
         if n_odd <= _MAX_ODD and len(r_patterns) * len(c_patterns) <= _TABLE_PAIRS:
             shared = _shared_days(program, r_patterns[:, None, :], c_patterns[None, :, :])
+        resident_weekly = resident_weekly.reshape(-1).astype(np.int64)
+        coach_weekly = coach_weekly.reshape(-1).astype(np.int64)
+        resident_class = _row_ids(np.stack([resident_kind, resident_weekly], axis=1))
+        coach_class = _row_ids(np.stack([coach_kind.astype(np.int64), coach_weekly], axis=1))
         return cls(
             resident_kind=resident_kind,
             coach_kind=coach_kind.astype(np.int64),
-            resident_weekly=resident_weekly.reshape(-1).astype(np.int64),
-            coach_weekly=coach_weekly.reshape(-1).astype(np.int64),
+            resident_weekly=resident_weekly,
+            coach_weekly=coach_weekly,
             shared=shared,
             n_shared=1 << (7 + n_odd),
             weekly_pairs=(r_patterns, c_patterns),
+            resident_class=resident_class,
+            resident_of_class=_first_of(resident_class),
+            coach_class=coach_class,
+            coach_of_class=_first_of(coach_class),
         )
 
     def group(
@@ -867,6 +965,19 @@ def _row_ids(rows: npt.NDArray[Any]) -> IntArray:
     return out
 
 
+def _first_of(ids: IntArray) -> IntArray:
+    """For numbers 0, 1, ... (each used), the position of one element with each.
+
+    Examples
+    --------
+    >>> _first_of(np.array([1, 0, 1, 2])).tolist()
+    [1, 2, 3]
+    """
+    out = np.empty(int(ids.max()) + 1 if len(ids) else 0, dtype=np.int64)
+    out[ids] = np.arange(len(ids))
+    return out
+
+
 def _odd_days(free: FreeTime) -> IntArray:
     """Days on which some local time does not exist (spring forward)."""
     odd: IntArray = np.flatnonzero(free.exists != np.uint64(_ALL_SLOTS))
@@ -902,6 +1013,14 @@ def forbidden(
         False. The eligibility mask passes the pairs the other rules allow.
     start : datetime.date, optional
         The pairs' start (a re-plan's as-of date).
+
+    Examples
+    --------
+    >>> from coachmatch.datasets import synthetic
+    >>> program = synthetic("small")
+    >>> mask = forbidden(program)
+    >>> mask.shape, int(mask.sum())
+    ((60, 20), 0)
     """
     index = program.index
     mask = np.zeros((len(index.resident_ids), len(index.coach_ids)), dtype=bool)
@@ -909,9 +1028,77 @@ def forbidden(
         return mask
     if candidates is None:
         candidates = np.outer(index.active_residents, index.active_coaches)
+    start_day = max((start - program.start).days, 0) if start is not None else 0
+    by_class = _forbidden_by_class(program, candidates, start_day)
+    if by_class is not None:
+        return by_class
     pairs = np.flatnonzero(candidates)  # row-major, as np.nonzero, without its 2-D walk
     rows, cols = np.divmod(pairs, max(mask.shape[1], 1))
     mask.ravel()[pairs] = ~can_meet(program, rows, cols, start=start)
+    return mask
+
+
+#: :func:`forbidden` judges a table of every resident class with every coach class when
+#: it has at most a half as many cells as there are candidate pairs
+_CLASS_SHARE = 2
+
+
+def _forbidden_by_class(program: Program, candidates: Mask, start_day: int) -> Mask | None:
+    """:func:`forbidden` by a table of classes of people, or None when the table would
+    be larger than judging the candidates pair by pair.
+
+    Residents alike in kind and weekly pattern (a *class*) form pairs of one kind with
+    every coach of one class, so the kinds and their verdicts without busy time are
+    those of a (resident classes × coach classes) table, spread over the candidates
+    by two gathers (none when every class pair can meet). Only the candidates with a
+    person who has busy time are then looked at one by one (:func:`_despite_busy`):
+    a few percent of them, where :func:`can_meet` numbers every candidate's kind.
+    """
+    kinds = _Kinds.of(program)
+    cadence = _Cadence.of(program, start_day)
+    shape = candidates.shape
+    n_rc, n_cc = len(kinds.resident_of_class), len(kinds.coach_of_class)
+    if n_rc * n_cc * _CLASS_SHARE > np.count_nonzero(candidates):
+        return None
+    if start_day >= cadence.n_days:
+        return candidates.copy()  # no day left to meet on
+    table_r = np.repeat(kinds.resident_of_class, n_cc)
+    table_c = np.tile(kinds.coach_of_class, n_rc)
+    group = kinds.group(program, table_r, table_c)
+    if group is None:
+        return None
+    ids, first = group
+    kind_ip, kind_v = _kind_days(program, table_r[first], table_c[first], start_day)
+    verdict = _judge(kind_ip, kind_v, cadence)
+    combo_kind = ids.reshape(n_rc, n_cc)
+    r_class, c_class = kinds.resident_class, kinds.coach_class
+    if verdict.all():
+        mask = np.zeros(shape, dtype=bool)
+        ok = candidates
+    else:
+        combo_ok = verdict[combo_kind]
+        ok = candidates & combo_ok[r_class][:, c_class]
+        mask = candidates > ok  # candidates whose class pair cannot meet
+    # busy time: the pairs that can meet as their kind does and have someone busy
+    free = FreeTime.of(program)
+    busy_r = np.flatnonzero(np.diff(free.resident_busy.pointer))
+    busy_c = np.flatnonzero(np.diff(free.coach_busy.pointer))
+    by_row = np.flatnonzero(ok[busy_r])
+    row_r, row_c = np.divmod(by_row, max(shape[1], 1))
+    of_column = ok[:, busy_c]
+    of_column[busy_r] = False  # those pairs come with their rows
+    by_column = np.flatnonzero(of_column)
+    col_r, col_c = np.divmod(by_column, max(len(busy_c), 1))
+    residents = np.concatenate([busy_r[row_r], col_r])
+    coaches = np.concatenate([row_c, busy_c[col_c]])
+    fine = _despite_busy(
+        program,
+        residents,
+        coaches,
+        (combo_kind[r_class[residents], c_class[coaches]], kind_ip, kind_v),
+        cadence,
+    )
+    mask[residents[~fine], coaches[~fine]] = True
     return mask
 
 
