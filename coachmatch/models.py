@@ -1150,7 +1150,11 @@ def _merged_answers(survey: Sequence[Answer]) -> tuple[Answer, ...]:
     """Rows of one person and question merged, in the order of their first rows
     (linear in the rows: choices are collected once, then each answer built once)."""
     people, questions = map(attrgetter("person_id"), survey), map(attrgetter("question_id"), survey)
-    if len(set(zip(people, questions, strict=True))) == len(survey):
+    # a string per row, not a tuple: tuples are objects the cyclic collector tracks, and
+    # making tens of thousands of them sets off collections that walk every row of the
+    # Program. Equal rows give equal strings; should different rows ever give one (an
+    # id holding the separator), the rows are merged exactly below
+    if len(set(map("\x00".join, zip(people, questions, strict=True)))) == len(survey):
         return tuple(survey)  # one row per answer already (the usual case), checked at once
     rows: dict[tuple[str, str], list[Answer]] = {}
     for a in survey:

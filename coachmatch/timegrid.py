@@ -15,10 +15,12 @@ when every slot it covers is available.
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -73,15 +75,31 @@ class TimeGrid:
     (365, '2026-07-01T09:00:00-04:00')
     """
 
-    program: Program = field(repr=False)
+    zone: tzinfo = field(repr=False)
     days: tuple[date, ...]
     starts: npt.NDArray[np.int64] = field(repr=False)
+    #: the Program, weakly: the grid built once is cached with the Program's indexes,
+    #: and a strong reference back from there would be a cycle keeping every row of a
+    #: Program no longer used alive until the cyclic collector's next full walk
+    _owner: weakref.ref[Program] = field(repr=False, compare=False)
+    #: the Program, strongly: in the grids :meth:`of` hands out (views of the cached one)
+    _held: Program | None = field(default=None, repr=False, compare=False)
+    #: lookups by person, built once and shared by the cached grid and its views
+    _lookups: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def program(self) -> Program:
+        """The Program this grid is of."""
+        program = self._held if self._held is not None else self._owner()
+        if program is None:  # pragma: no cover - only the cached grid holds it weakly
+            raise RuntimeError("the Program of this time grid no longer exists")
+        return program
 
     @classmethod
     def of(cls, program: Program) -> TimeGrid:
         """The grid of ``program``'s horizon (built once per Program)."""
-        grid: TimeGrid = program.index.derived("time_grid", lambda: cls._build(program))
-        return grid
+        cached: TimeGrid = program.index.derived("time_grid", lambda: cls._build(program))
+        return replace(cached, _held=program)
 
     @classmethod
     def _build(cls, program: Program) -> TimeGrid:
@@ -104,7 +122,7 @@ class TimeGrid:
         # a day whose offset changes (at most twice a year) is read slot by slot
         for d in np.flatnonzero(~np.array(steady, dtype=bool)).tolist():
             starts[d] = [_slot_start(days[d], s, zone) for s in range(SLOTS_PER_DAY)]
-        return cls(program, days, starts)
+        return cls(zone, days, starts, weakref.ref(program))
 
     # -- looking up -------------------------------------------------------------
 
@@ -114,35 +132,45 @@ class TimeGrid:
 
     def slot_start(self, day: int, slot: int) -> datetime:
         """The local, time-zone-aware start of a slot."""
-        return datetime.fromtimestamp(int(self.starts[day, slot]), tz=UTC).astimezone(
-            self.program.zone
-        )
+        return datetime.fromtimestamp(int(self.starts[day, slot]), tz=UTC).astimezone(self.zone)
 
     def locate(self, when: datetime) -> tuple[int, int, bool]:
         """(day, slot, on_boundary) of an aware date-time in the program's local time."""
-        local = when.astimezone(self.program.zone)
+        local = when.astimezone(self.zone)
         minutes = local.hour * 60 + local.minute
         on_boundary = minutes % SLOT_MINUTES == 0 and local.second == 0 and not local.microsecond
         return self.day_of(local.date()), minutes // SLOT_MINUTES, on_boundary
 
     # -- lookups by person, built once per grid ---------------------------------------
 
-    @cached_property
+    def _lookup(self, key: str, build: Callable[[Program], Any]) -> Any:
+        found = self._lookups.get(key)
+        if found is None:
+            found = self._lookups[key] = build(self.program)
+        return found
+
+    @property
     def _windows(self) -> dict[str, list[tuple[int, int, int]]]:
-        return _windows(self.program)
+        found: dict[str, list[tuple[int, int, int]]] = self._lookup("windows", _windows)
+        return found
 
-    @cached_property
+    @property
     def _busy(self) -> dict[str, list[tuple[int, int]]]:
-        return _busy(self.program)
+        found: dict[str, list[tuple[int, int]]] = self._lookup("busy", _busy)
+        return found
 
-    @cached_property
+    @property
     def weekdays(self) -> npt.NDArray[np.int64]:
         """Weekday (Monday 0) of each day of the horizon."""
-        return np.array([day.weekday() for day in self.days], dtype=np.int64)
+        found: npt.NDArray[np.int64] = self._lookup(
+            "weekdays", lambda _: np.array([day.weekday() for day in self.days], dtype=np.int64)
+        )
+        return found
 
-    @cached_property
+    @property
     def _rotations(self) -> dict[str, list[tuple[date, date, str]]]:
-        return _rotations(self.program)
+        found: dict[str, list[tuple[date, date, str]]] = self._lookup("rotations", _rotations)
+        return found
 
     # -- availability ---------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,7 +17,10 @@ from coachmatch import (
     Resident,
     Rotation,
     Site,
+    match,
+    schedule,
 )
+from coachmatch.datasets import synthetic
 from coachmatch.timegrid import SLOTS_PER_DAY, TimeGrid
 
 TORONTO = ZoneInfo("America/Toronto")
@@ -159,3 +164,28 @@ def test_the_grid_is_every_slot_read_alone_in_zones_with_odd_clock_changes() -> 
             [_slot_start(day, s, ZoneInfo(zone)) for s in range(SLOTS_PER_DAY)] for day in grid.days
         ]
         assert (grid.starts == np.array(expected, dtype=np.int64)).all(), zone
+
+
+def test_a_program_no_longer_used_is_freed_by_reference_counting() -> None:
+    """The time grid cached with the Program's indexes holds the Program weakly (the
+    grids handed out hold it): no reference cycle keeps a Program, and all its rows,
+    alive after a match and a schedule until the cyclic collector's next full walk."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        program = synthetic("small")
+        owner = weakref.ref(program)
+        result = match(program)
+        plan = schedule(program, result)
+        grid = TimeGrid.of(program)
+        assert grid.program is program and TimeGrid.of(program).weekly("R0001").any()
+        del program, result, plan
+        assert owner() is not None  # the grid handed out holds its Program
+        del grid
+        assert owner() is None
+        # a grid of a Program made on the spot keeps it as long as it is used
+        alone = TimeGrid.of(synthetic("small"))
+        assert alone.weekly("R0001").any() and alone.program.name
+    finally:
+        if enabled:
+            gc.enable()
