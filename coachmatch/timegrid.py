@@ -95,6 +95,10 @@ class TimeGrid:
             raise RuntimeError("the Program of this time grid no longer exists")
         return program
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled as its Program (a weak reference cannot be): unpickled, built again
+        return (TimeGrid.of, (self.program,))
+
     @classmethod
     def of(cls, program: Program) -> TimeGrid:
         """The grid of ``program``'s horizon (built once per Program)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import pickle
 import weakref
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -186,6 +187,8 @@ def test_a_program_no_longer_used_is_freed_by_reference_counting() -> None:
         # a grid of a Program made on the spot keeps it as long as it is used
         alone = TimeGrid.of(synthetic("small"))
         assert alone.weekly("R0001").any() and alone.program.name
+        again = pickle.loads(pickle.dumps(alone))  # as its Program, built again
+        assert again.program == alone.program and (again.starts == alone.starts).all()
     finally:
         if enabled:
             gc.enable()
