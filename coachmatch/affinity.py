@@ -23,6 +23,7 @@ bonus still applies); :func:`respondents` marks the residents O2 counts.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain, repeat
 from operator import attrgetter
@@ -31,7 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from coachmatch.models import Answer, Program, Question
+from coachmatch.models import Answer, Program, Question, column
 
 __all__ = [
     "AffinityTerm",
@@ -146,15 +147,21 @@ def _encoded(
     index = program.index
     answers = program.answers()
     n = len(answers)
-    question_ids = list(map(attrgetter("question_id"), answers))
-    person_ids = list(map(attrgetter("person_id"), answers))
+
+    def field(key: str) -> Iterable[Any]:
+        if n == len(program.survey):  # no rows merged: the answers are the survey's rows
+            return column(program, "survey", key)  # the loader's column, if it kept it
+        return map(attrgetter(key), answers)
+
+    question_ids = list(field("question_id"))
+    person_ids = list(field("person_id"))
     # each answer's distinct choices, in order (a multi answer counts a choice once);
     # an answer without repeats (nearly all) is its own tuple, not a new one
     chosen = [
         a if len(a) < 2 or len(set(a)) == len(a) else tuple(dict.fromkeys(a))
-        for a in map(attrgetter("answer"), answers)
+        for a in field("answer")
     ]
-    importance = np.fromiter(map(attrgetter("importance"), answers), np.float64, n)
+    importance = np.fromiter(field("importance"), np.float64, n)
     as_resident = np.fromiter(map(index.resident.get, person_ids, repeat(-1)), np.int64, n)
     as_coach = np.fromiter(map(index.coach.get, person_ids, repeat(-1)), np.int64, n)
     order = {q: k for k, q in enumerate(dict.fromkeys(question_ids))}

@@ -21,7 +21,9 @@ from __future__ import annotations
 import difflib
 import functools
 import hashlib
+import operator
 import re
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import UTC, date, datetime, time
@@ -793,7 +795,12 @@ class Program(ProgramHeader):
         True
         """
         merged: tuple[Answer, ...] = self.index.derived(
-            "answers", lambda: _merged_answers(self.survey)
+            "answers",
+            lambda: _merged_answers(
+                self.survey,
+                column(self, "survey", "person_id"),
+                column(self, "survey", "question_id"),
+            ),
         )
         return merged
 
@@ -810,7 +817,7 @@ class Program(ProgramHeader):
 
         def build() -> frozenset[str]:
             residents = {r.resident_id for r in self.residents}
-            answered = set(map(attrgetter("person_id"), self.survey))
+            answered = set(column(self, "survey", "person_id"))
             answered.update(map(attrgetter("resident_id"), self.affinity))
             return frozenset(answered & residents)
 
@@ -1146,10 +1153,72 @@ class Program(ProgramHeader):
         return facts_html(self._facts(), "coachmatch-program")
 
 
-def _merged_answers(survey: Sequence[Answer]) -> tuple[Answer, ...]:
+#: the folder loader's columns of a Program's large tables, by ``id(program)``: (the
+#: Program, weakly; its tables' columns); an entry goes when its Program does
+_LOADED_COLUMNS: dict[int, tuple[weakref.ref[Program], dict[str, dict[str, list[Any]]]]] = {}
+
+#: the tables whose loader columns are kept (the ones read field by field later)
+KEPT_COLUMNS = ("rotations", "survey", "availability")
+
+
+def keep_columns(
+    program: Program, tables: Mapping[str, tuple[Sequence[Any], Mapping[str, list[Any]]]]
+) -> None:
+    """Remember the columns the folder loader made ``program``'s row models from, for
+    :func:`column`. ``tables`` maps a table to (its row models, their fields as lists in
+    row order, the very values the models hold); a table is kept only when the
+    Program's rows are those models, in that order.
+
+    Examples
+    --------
+    >>> from coachmatch.datasets import synthetic
+    >>> program = synthetic("small")
+    >>> copies = [r.model_copy() for r in program.rotations]  # not the Program's rows
+    >>> keep_columns(program, {"rotations": (copies, {"site_id": ["x"] * len(copies)})})
+    >>> list(column(program, "rotations", "site_id")) == [r.site_id for r in program.rotations]
+    True
+    """
+    kept: dict[str, dict[str, list[Any]]] = {}
+    for table in KEPT_COLUMNS:
+        if table not in tables:
+            continue
+        models, values = tables[table]
+        rows = getattr(program, table)
+        if len(models) == len(rows) and all(map(operator.is_, rows, models)):
+            kept[table] = {field: v for field, v in values.items() if len(v) == len(rows)}
+    if kept:
+        key = id(program)
+        _LOADED_COLUMNS[key] = (weakref.ref(program), kept)
+        weakref.finalize(program, _LOADED_COLUMNS.pop, key, None)
+
+
+def column(program: Program, table: str, field: str) -> Iterable[Any]:
+    """One field of every row of one of ``program``'s tables, in row order: the folder
+    loader's column when it kept one (no pass over the row objects), else read from the
+    rows.
+
+    Examples
+    --------
+    >>> from coachmatch.datasets import synthetic
+    >>> program = synthetic("small")
+    >>> list(column(program, "rotations", "site_id"))[:2] == [
+    ...     r.site_id for r in program.rotations[:2]]
+    True
+    """
+    kept = _LOADED_COLUMNS.get(id(program))
+    if kept is not None and kept[0]() is program:
+        values = kept[1].get(table, {}).get(field)
+        if values is not None:
+            return values
+    return map(attrgetter(field), getattr(program, table))
+
+
+def _merged_answers(
+    survey: Sequence[Answer], people: Iterable[str], questions: Iterable[str]
+) -> tuple[Answer, ...]:
     """Rows of one person and question merged, in the order of their first rows
-    (linear in the rows: choices are collected once, then each answer built once)."""
-    people, questions = map(attrgetter("person_id"), survey), map(attrgetter("question_id"), survey)
+    (linear in the rows: choices are collected once, then each answer built once);
+    ``people`` and ``questions`` are the rows' ``person_id`` and ``question_id``."""
     # a string per row, not a tuple: tuples are objects the cyclic collector tracks, and
     # making tens of thousands of them sets off collections that walk every row of the
     # Program. Equal rows give equal strings; should different rows ever give one (an

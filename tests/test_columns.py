@@ -402,3 +402,66 @@ def test_unknown_column_warning_points_at_the_caller(tiny: Path, table: str) -> 
     with pytest.warns(ProgramWarning) as caught, contextlib.suppress(ProgramError):
         load_program(tiny)
     assert {Path(w.filename).name for w in caught} == {Path(__file__).name}
+
+
+def _kept_columns_hold_the_rows_fields(program: Program) -> int:
+    """Every kept column is its table's field, value for value (the very objects); the
+    steps that read them give what they give on a copy of the Program without columns.
+    Returns how many tables' columns were kept."""
+    from coachmatch.affinity import affinity_matrix, respondents
+    from coachmatch.constraints.base import RotationColumns
+    from coachmatch.constraints.r7_can_meet import FreeTime
+    from coachmatch.models import _LOADED_COLUMNS, KEPT_COLUMNS, column
+
+    kept = _LOADED_COLUMNS.get(id(program), (None, {}))[1]
+    for table in KEPT_COLUMNS:
+        rows = getattr(program, table)
+        for field in TABLES[table][0].model_fields:
+            values = list(column(program, table, field))
+            assert len(values) == len(rows)
+            assert all(v is getattr(r, field) for v, r in zip(values, rows, strict=True))
+    copy = program.replace()  # a new Program: no columns kept, nothing cached
+    assert id(copy) not in _LOADED_COLUMNS
+    assert copy.answers() == program.answers()
+    assert (respondents(copy) == respondents(program)).all()
+    assert (affinity_matrix(copy) == affinity_matrix(program)).all()
+    ours, theirs = RotationColumns.of(program), RotationColumns.of(copy)
+    for name in ("resident", "site", "first", "last", "supervisor", "supervised"):
+        assert (getattr(ours, name) == getattr(theirs, name)).all(), name
+    assert (FreeTime.of(copy).resident_weekly == FreeTime.of(program).resident_weekly).all()
+    assert (FreeTime.of(copy).coach_weekly == FreeTime.of(program).coach_weekly).all()
+    return len(kept)
+
+
+@pytest.mark.parametrize("size", ["small", "medium"])
+def test_the_loaders_columns_are_kept_for_the_rows_read_from_them(
+    tmp_path: Path, size: str
+) -> None:
+    """load_program keeps the columns of rotations, survey and availability, which the
+    masks, free time and affinity then read instead of every row object; a Program
+    changed from it reads its own rows."""
+    from coachmatch.models import column
+
+    folder = write_program(synthetic(size, seed=3), tmp_path / size)  # type: ignore[arg-type]
+    program = load_program(folder)
+    assert _kept_columns_hold_the_rows_fields(program) == 3
+    fewer = program.replace(rotations=program.rotations[1:], survey=program.survey[::-1])
+    assert list(column(fewer, "rotations", "site_id")) == [r.site_id for r in fewer.rotations]
+    assert list(column(fewer, "survey", "person_id")) == [a.person_id for a in fewer.survey]
+    with _rows_only():  # read row by row: nothing kept, the rows read
+        assert _kept_columns_hold_the_rows_fields(load_program(folder)) == 0
+
+
+@pytest.mark.parametrize("seed", range(0, 40, 3))
+def test_columns_of_mutated_examples_are_the_rows_fields(tmp_path: Path, seed: int) -> None:
+    """Odd and broken cells: where a table's rows did not all come from its columns
+    (some went to the row model), or the file was read row by row, no column is kept;
+    what is kept is the rows' own fields."""
+    folder = tmp_path / "program"
+    shutil.copytree(EXAMPLE, folder, symlinks=True)
+    _mutate(folder, random.Random(seed))
+    try:
+        program = load_program(folder)
+    except ProgramError:
+        return  # nothing loaded, nothing kept
+    _kept_columns_hold_the_rows_fields(program)

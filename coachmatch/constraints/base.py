@@ -6,11 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from itertools import chain, repeat
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
+from coachmatch.models import column
 
 if TYPE_CHECKING:
     from coachmatch.models import Program
@@ -107,19 +108,20 @@ class RotationColumns:
     @classmethod
     def _read(cls, program: Program) -> RotationColumns:
         index = program.index
-        rotations = program.rotations
-        n = len(rotations)
+        n = len(program.rotations)
+
+        def field(key: str) -> Iterable[Any]:
+            return column(program, "rotations", key)  # the loader's column, if it kept it
 
         def rows(key: str, lookup: dict[str, int]) -> npt.NDArray[np.int64]:
-            found = map(lookup.__getitem__, map(attrgetter(key), rotations))
-            return np.fromiter(found, np.int64, n)
+            return np.fromiter(map(lookup.__getitem__, field(key)), np.int64, n)
 
         origin = program.start.toordinal()
         first, last = (
-            np.fromiter(map(date.toordinal, map(attrgetter(key), rotations)), np.int64, n) - origin
+            np.fromiter(map(date.toordinal, field(key)), np.int64, n) - origin
             for key in ("start", "end")
         )
-        supervisors = list(map(attrgetter("supervisor_ids"), rotations))
+        supervisors = list(field("supervisor_ids"))
         counts = np.fromiter(map(len, supervisors), np.int64, n)
         total = int(counts.sum())
         return cls(

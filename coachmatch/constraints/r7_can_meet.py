@@ -41,7 +41,6 @@ import itertools
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from fractions import Fraction
-from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -49,7 +48,7 @@ import numpy.typing as npt
 
 from coachmatch._arrays import distinct
 from coachmatch.constraints.base import Mask, Pairs, RotationColumns, Violation
-from coachmatch.models import WEEKDAYS, Program
+from coachmatch.models import WEEKDAYS, Program, column
 from coachmatch.timegrid import SLOT_MINUTES, SLOTS_PER_DAY, TimeGrid
 from coachmatch.travel import travel_matrix
 
@@ -287,12 +286,15 @@ def _weekly(program: Program) -> U64:
     windows = program.availability
     if windows:
         count = len(windows)
+        # each field of every window (the loader's column, if it kept it)
         person = np.fromiter(
-            map(row.__getitem__, map(attrgetter("person_id"), windows)), np.int64, count
+            map(row.__getitem__, column(program, "availability", "person_id")), np.int64, count
         )
-        day = np.fromiter(map(WEEKDAYS.index, map(attrgetter("weekday"), windows)), np.int64, count)
+        day = np.fromiter(
+            map(WEEKDAYS.index, column(program, "availability", "weekday")), np.int64, count
+        )
         opens, closes = (
-            np.fromiter(map(_minute_of_day, map(attrgetter(key), windows)), np.int64, count)
+            np.fromiter(map(_minute_of_day, column(program, "availability", key)), np.int64, count)
             for key in ("start", "end")
         )
         # slots wholly inside [opens, closes) (TimeGrid.weekly's rule)

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ValidationError
 
 from coachmatch.exceptions import Problem, ProgramError, pydantic_problems
-from coachmatch.models import TABLES, Policy, Program, closest
+from coachmatch.models import KEPT_COLUMNS, TABLES, Policy, Program, closest, keep_columns
 from coachmatch.validation import find_problems
 
 __all__ = ["ParsedTable", "RawTable", "assemble", "parse_row", "parse_table", "unknown_columns"]
@@ -228,4 +228,14 @@ def assemble(
         found.sort(key=lambda p: (rank.get(p.file, len(rank)), p.file, p.line or 0))
         raise ProgramError(found, source)
     data = {**meta, **tables}
-    return Program.model_validate(data, context={"checked": True})
+    program = Program.model_validate(data, context={"checked": True})
+    # the columns the rows were made from, for the steps that read a field of every row
+    keep_columns(
+        program,
+        {
+            name: (table.models, table.columns)
+            for name, table in parsed.items()
+            if table.columns is not None and name in KEPT_COLUMNS
+        },
+    )
+    return program
