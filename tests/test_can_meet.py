@@ -384,7 +384,8 @@ def test_alike_rows_are_grouped_exactly_even_when_hashes_collide() -> None:
 def test_busy_time_of_both_people_together_can_part_a_pair(class_share: int) -> None:
     """R1 and C1 share Wednesdays 14:00-15:00. For 13 weeks R1 is busy 14:00-14:30 and
     C1 14:30-15:00: either alone leaves a slot, both together none, longer than the
-    cadence allows. The mask sees it by classes of people and pair by pair."""
+    cadence allows; and either away on those Wednesdays parts them alone. The mask sees
+    it by classes of people and pair by pair."""
     zone = ZoneInfo("America/Toronto")
     wednesdays = [date(2026, 8, 5) + timedelta(weeks=k) for k in range(13)]
 
@@ -400,6 +401,9 @@ def test_busy_time_of_both_people_together_can_part_a_pair(class_share: int) -> 
 
     resident_busy = busy("R1", time(14), time(14, 30))
     coach_busy = busy("C1", time(14, 30), time(15))
+    # either one away all day for those 13 weeks parts them alone
+    resident_away = busy("R1", time(0), time(23, 30))
+    coach_away = busy("C1", time(0), time(23, 30))
     usual = r7_can_meet._CLASS_SHARE
     try:
         r7_can_meet._CLASS_SHARE = class_share
@@ -407,6 +411,8 @@ def test_busy_time_of_both_people_together_can_part_a_pair(class_share: int) -> 
             ((*resident_busy, *coach_busy), True),
             (resident_busy, False),
             (coach_busy, False),
+            (resident_away, True),
+            (coach_away, True),
         ):
             program = two_coaches().replace(busy=taken)
             assert bool(r7_can_meet.forbidden(program)[0, 0]) == parted

@@ -733,9 +733,30 @@ def _despite_busy(
     """Whether pairs whose kind can meet still can once their busy time is taken away.
 
     ``kinds`` holds each pair's kind and the kinds' days without busy time (in person,
-    virtual). Busy time only ever takes days away: the pairs that lose a day are judged
-    again on their kind's days less those; the others can meet as their kind can.
+    virtual). Busy time only ever takes days away, and only days on which one of the
+    two is busy: pairs whose kind surely can meet without all of those days can meet
+    (:func:`_unmoved`, judged once per kind and busy people). Of the others, the pairs
+    that lose a day are judged again on their kind's days less those; the rest can
+    meet as their kind can.
     """
+    kind, kind_ip, kind_v = kinds
+    out = np.ones(len(residents), dtype=bool)
+    unsure = np.flatnonzero(~_unmoved(program, residents, coaches, kinds, cadence))
+    out[unsure] = _without_lost_days(
+        program, residents[unsure], coaches[unsure], (kind[unsure], kind_ip, kind_v), cadence
+    )
+    return out
+
+
+def _without_lost_days(
+    program: Program,
+    residents: IntArray,
+    coaches: IntArray,
+    kinds: tuple[IntArray, U64, U64],
+    cadence: _Cadence,
+) -> BoolArray:
+    """:func:`_despite_busy` exactly: the pairs that lose a day to busy time judged again
+    on their kind's days less those (once per kind and days lost)."""
     kind, kind_ip, kind_v = kinds
     out = np.ones(len(residents), dtype=bool)
     entry, day = _lost_days(program, residents, coaches, cadence.first_from)
@@ -758,6 +779,42 @@ def _despite_busy(
             kind_ip[:, chosen] & keep, kind_v[:, chosen] & keep, cadence
         )
     out[touched] = verdict[alike]
+    return out
+
+
+def _unmoved(
+    program: Program,
+    residents: IntArray,
+    coaches: IntArray,
+    kinds: tuple[IntArray, U64, U64],
+    cadence: _Cadence,
+) -> BoolArray:
+    """Pairs that surely can meet on their kind's days less *every* day on which the
+    resident or the coach has busy time (a superset of the days busy time takes from
+    them): so busy time cannot part them. Judged with the cheap sufficient test of
+    :func:`_surely`, once per (kind, resident if busy, coach if busy)."""
+    kind, kind_ip, kind_v = kinds
+    free = FreeTime.of(program)
+    sides = []
+    for busy, people in ((free.resident_busy, residents), (free.coach_busy, coaches)):
+        n_people = len(busy.pointer) - 1
+        # each person's busy days as a bitset, column 0 for nobody
+        away = np.zeros((kind_ip.shape[0], n_people + 1), dtype=np.uint64)
+        owner = np.repeat(np.arange(1, n_people + 1), np.diff(busy.pointer))
+        np.bitwise_or.at(away, (busy.day // 64, owner), _ONE << (busy.day % 64).astype(np.uint64))
+        column = np.where(np.diff(busy.pointer)[people] > 0, people + 1, 0)
+        sides.append((away, column, n_people + 1))
+    (away_r, r, n_r), (away_c, c, n_c) = sides
+    if (int(kind.max(initial=0)) + 1) * n_r * n_c >= 1 << 62:
+        return np.zeros(len(residents), dtype=bool)  # too many to number: judge them all
+    key = (kind * n_r + r) * n_c + c
+    groups = distinct(key)
+    at = np.searchsorted(groups, key)
+    first = _first_of(at)
+    keep = ~(away_r[:, r[first]] | away_c[:, c[first]])
+    chosen = kind[first]
+    sure, _ = _surely(kind_ip[:, chosen] & keep, kind_v[:, chosen] & keep, cadence)
+    out: BoolArray = sure[at]
     return out
 
 
