@@ -28,6 +28,7 @@ from coachmatch import (
     match,
 )
 from coachmatch.constraints import eligibility, exclusions, r7_can_meet
+from coachmatch.datasets import synthetic
 from coachmatch.solver.scheduling import build_tasks, pair_lower_bound
 from tests.strategies import narrow_programs
 
@@ -419,3 +420,37 @@ def test_busy_time_of_both_people_together_can_part_a_pair(class_share: int) -> 
             assert (r7_can_meet.why(program, "R1", "C1") is not None) == parted
     finally:
         r7_can_meet._CLASS_SHARE = usual
+
+
+@pytest.mark.parametrize("size", ["small", "medium"])
+def test_the_mask_by_classes_equals_the_mask_pair_by_pair_on_synthetic_programs(
+    size: str,
+) -> None:
+    """On realistic programs (rotations, weekly windows, busy time), made harder (a
+    fifth of the people away for one to five weeks, a 21-35 day cadence) so that R7
+    parts hundreds of pairs: the mask by classes of people and by each candidate's
+    own kind agree, from the start and from a re-plan's date."""
+    import random
+
+    program = synthetic(size)  # type: ignore[arg-type]
+    rng, zone, away = random.Random(0), program.zone, []
+    for person in [*program.index.resident_ids, *program.index.coach_ids]:
+        if rng.random() < 0.2:
+            day = program.start + timedelta(days=rng.randrange(0, 330))
+            begin = datetime.combine(day, time(0), tzinfo=zone)
+            end = begin + timedelta(days=rng.randint(7, 35))
+            away.append(BusyInterval(person_id=person, start=begin, end=end))
+    program = program.replace(busy=(*program.busy, *away)).with_policy(cadence_days=(21, 35))
+    allowed = eligibility(program)
+    candidates = allowed.allowed | allowed.forbidden_by["R7 can meet"]
+    share = r7_can_meet._CLASS_SHARE
+    for as_of in (None, program.start + timedelta(days=100)):
+        masks = []
+        for class_share in (0, 10**9):
+            try:
+                r7_can_meet._CLASS_SHARE = class_share
+                masks.append(r7_can_meet.forbidden(program.replace(), candidates, start=as_of))
+            finally:
+                r7_can_meet._CLASS_SHARE = share
+        assert masks[0].sum() > 5  # R7 parts pairs here
+        assert (masks[0] == masks[1]).all()
