@@ -450,7 +450,13 @@ class _Final:
                 used, solved_on, gap = net.used(), len(subset), 0
             else:
                 log.debug("pruned solve: %d arcs left out have negative reduced cost", len(wrong))
-                settled = self._within_gap(net, pi, reduced, open_arcs & ~chosen)
+                # while A carries flow the gap is of A's cost (~10^14 on large): nothing
+                # could be settled, and the arcs flagged join at once
+                assert net.artificial_arcs is not None
+                through_a = bool(net.flow.flows(net.artificial_arcs).any())
+                settled = (
+                    None if through_a else self._within_gap(net, pi, reduced, open_arcs & ~chosen)
+                )
                 if settled is None:
                     chosen[wrong] = True
                     continue

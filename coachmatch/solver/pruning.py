@@ -112,25 +112,32 @@ def potentials(n_nodes: int, tail: IntArray, head: IntArray, cost: IntArray) -> 
     >>> potentials(2, np.array([0, 1]), np.array([1, 0]), np.array([-2, 1])) is None
     True
     """
-    order = np.argsort(tail, kind="stable")
-    tail, head, cost = tail[order], head[order], cost[order]
-    start = np.searchsorted(tail, np.arange(n_nodes + 1))
+    # node numbers below 2**16 sort as uint16: NumPy sorts those stably by radix, ~6x
+    # faster than int64 (the same order)
+    order = np.argsort(tail.astype(np.uint16) if n_nodes <= 1 << 16 else tail, kind="stable")
+    head, cost = head[order], cost[order]
+    start = np.searchsorted(tail[order], np.arange(n_nodes + 1))
     dist = np.zeros(n_nodes, dtype=np.int64)
     active = np.arange(n_nodes)
+    fell = np.zeros(n_nodes, dtype=bool)
     for _ in range(n_nodes + 1):
-        first, counts = start[active], start[active + 1] - start[active]
+        first = start[active]
+        counts = start[active + 1] - first
         total = int(counts.sum())
         if total == 0:
             return dist
         offsets = np.repeat(first - (np.cumsum(counts) - counts), counts)
         arcs = offsets + np.arange(total)
-        candidate = dist[tail[arcs]] + cost[arcs]
-        better = candidate < dist[head[arcs]]
+        # the arcs are grouped by tail: each active node's distance, repeated
+        candidate = np.repeat(dist[active], counts)
+        candidate += cost[arcs]
+        heads = head[arcs]
+        better = candidate < dist[heads]
         if not better.any():
             return dist
-        heads = head[arcs][better]
+        heads = heads[better]
         np.minimum.at(dist, heads, candidate[better])
-        fell = np.zeros(n_nodes, dtype=bool)
+        fell[:] = False
         fell[heads] = True
         active = np.flatnonzero(fell)
     return None  # still falling after n rounds: a negative cycle
