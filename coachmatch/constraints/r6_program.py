@@ -32,8 +32,10 @@ def forbidden(program: Program) -> Mask:
         if coach.programs:
             takes[row] = False
             takes[row, [code[p] for p in coach.programs]] = True
-    # row by resident, in memory order (residents x coaches), as every other mask
-    mask: Mask = ~np.ascontiguousarray(takes.T)[resident_program]
+    # row by resident, in memory order (residents x coaches), as every other mask;
+    # negated in place (a second fresh mask of every pair costs more than the negation)
+    mask: Mask = np.ascontiguousarray(takes.T)[resident_program]
+    np.logical_not(mask, out=mask)
     return mask
 
 
