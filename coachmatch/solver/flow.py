@@ -67,6 +67,9 @@ PRUNE_K = 8
 """Each side's best pairs a pruned solve starts from (``prune="auto"``)."""
 PRUNE_MIN_ARCS = 100_000
 """Open pairs from which ``prune="auto"`` prunes (below, one solve on all is quick)."""
+NEAR_POINTS = 3
+"""Affinity points: when a pruned round's proof fails, the pairs left out whose reduced
+cost is below this many points join with the flagged ones (decision 124)."""
 
 
 @dataclass(frozen=True)
@@ -309,7 +312,7 @@ def solve_flow(
     if everyone is None:
         final_cost += kept_cost * w1
     closed = problem.kept if everyone is not None else None
-    final = _Final(problem, final_cost, closed, unmatched, prune, inspect)
+    final = _Final(problem, final_cost, closed, unmatched, prune, inspect, point=w3)
     used = final.solve(open_arcs)
     if used is None:
         return None
@@ -353,7 +356,8 @@ class _Final:
     """The O1/O3/O4 solve, on every open arc or on a pruned set proven by reduced costs.
 
     ``prune``: each side's best pairs to keep (``k``), ``"auto"`` (8, on problems
-    with at least :data:`PRUNE_MIN_ARCS` open arcs) or None (never prune).
+    with at least :data:`PRUNE_MIN_ARCS` open arcs) or None (never prune). ``point``:
+    the cost of one affinity point (O3's weight), for :data:`NEAR_POINTS`.
     """
 
     def __init__(
@@ -364,10 +368,13 @@ class _Final:
         unmatched: int,
         prune: int | Literal["auto"] | None,
         inspect: Callable[[_Network, int | None], None] | None = None,
+        *,
+        point: int = 1,
     ) -> None:
         self.problem = problem
         self.inspect = inspect
         self.cost = cost
+        self.point = point
         self.closed = closed
         self.unmatched = unmatched
         self.prune = prune
@@ -459,6 +466,10 @@ class _Final:
                 )
                 if settled is None:
                     chosen[wrong] = True
+                    if not through_a:
+                        # and the pairs about to turn negative as the prices move: with
+                        # them the next round's proof mostly holds at once (decision 124)
+                        chosen |= (reduced < NEAR_POINTS * self.point) & open_arcs
                     continue
                 attempts += 1
                 self.solves += 1
