@@ -33,6 +33,12 @@ How it is computed (all pairs at once, numpy, no loop over pairs):
    end. Each in-person meeting weighs ``p`` and each virtual one ``-(q - p)`` for a
    virtual share of ``p / q``, so a plan meets ``max_virtual_share`` exactly when its
    total weight is at least 0; the recursion finds the largest total.
+5. Pairs alike in all of this but busy time are one *kind*, judged once; for the
+   whole mask, kinds come from a table of classes of residents and of coaches (alike
+   in rotations, weekly pattern, home site). Busy time only takes days away, and only
+   days on which one of the two is busy: a pair whose kind can meet even without all
+   of those days is settled at once; the others are judged on their kind's days less
+   the days their busy time actually takes, once per (kind, days lost).
 """
 
 from __future__ import annotations
