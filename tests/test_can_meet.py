@@ -198,20 +198,15 @@ def test_the_example_folder_has_every_pair_judged(tmp_path: Path) -> None:
     assert r7_can_meet.check(program, made) == []
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
-@given(narrow_programs(max_residents=4, max_coaches=3), st.integers(0, 250))
-def test_pairs_judged_by_kind_are_judged_as_alone(program: Program, as_of_day: int) -> None:
-    """can_meet judges one pair of each kind (same rotations, shared weekdays, home site,
-    virtual_ok) and then the pairs whose busy time takes a day; that must equal judging
-    every pair on its own days. Each person is copied without busy time, so that kinds
-    hold several pairs and busy time is what sets them apart."""
-    from coachmatch.constraints.r7_can_meet import _Cadence, _pairwise
-
+def _with_copies(program: Program) -> Program:
+    """``program`` with every person copied (id + "x") with their rotations and windows
+    but without their busy time: kinds and classes of several people, which busy time
+    sets apart."""
     copies_r = [
         r.model_copy(update={"resident_id": r.resident_id + "x"}) for r in program.residents
     ]
     copies_c = [c.model_copy(update={"coach_id": c.coach_id + "x"}) for c in program.coaches]
-    program = program.replace(
+    return program.replace(
         residents=(*program.residents, *copies_r),
         coaches=(*program.coaches, *copies_c),
         rotations=(
@@ -224,6 +219,18 @@ def test_pairs_judged_by_kind_are_judged_as_alone(program: Program, as_of_day: i
         ),
         policy=program.policy.model_copy(update={"max_caseload": 2 * len(program.residents)}),
     )
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(narrow_programs(max_residents=4, max_coaches=3), st.integers(0, 250))
+def test_pairs_judged_by_kind_are_judged_as_alone(program: Program, as_of_day: int) -> None:
+    """can_meet judges one pair of each kind (same rotations, shared weekdays, home site,
+    virtual_ok) and then the pairs whose busy time takes a day; that must equal judging
+    every pair on its own days. Each person is copied without busy time, so that kinds
+    hold several pairs and busy time is what sets them apart."""
+    from coachmatch.constraints.r7_can_meet import _Cadence, _pairwise
+
+    program = _with_copies(program)
     index = program.index
     rows, cols = (
         a.ravel()
@@ -324,23 +331,7 @@ def test_the_mask_by_classes_of_people_is_every_pair_judged_alone(
                 BusyInterval(person_id=person, start=begin, end=begin + timedelta(hours=hours))
             )
     program = program.replace(busy=(*program.busy, *away))
-    copies_r = [
-        r.model_copy(update={"resident_id": r.resident_id + "x"}) for r in program.residents
-    ]
-    copies_c = [c.model_copy(update={"coach_id": c.coach_id + "x"}) for c in program.coaches]
-    program = program.replace(
-        residents=(*program.residents, *copies_r),
-        coaches=(*program.coaches, *copies_c),
-        rotations=(
-            *program.rotations,
-            *(x.model_copy(update={"resident_id": x.resident_id + "x"}) for x in program.rotations),
-        ),
-        availability=(
-            *program.availability,
-            *(w.model_copy(update={"person_id": w.person_id + "x"}) for w in program.availability),
-        ),
-        policy=program.policy.model_copy(update={"max_caseload": 2 * len(program.residents)}),
-    )
+    program = _with_copies(program)
     index = program.index
     shape = (len(index.resident_ids), len(index.coach_ids))
     candidates = np.array([random.random() < 0.8 for _ in range(shape[0] * shape[1])])

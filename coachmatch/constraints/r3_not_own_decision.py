@@ -17,7 +17,7 @@ Forbids pairs: an eligibility mask, as R2.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from operator import attrgetter
 
 import numpy as np
@@ -90,7 +90,9 @@ def why(program: Program, resident_id: str, coach_id: str) -> str | None:
     return _sentence(program, resident_id, coach_id, panel)
 
 
-def _on_own_panel(program: Program, pairs: Pairs) -> Iterator[tuple[str, str, str]]:
+def _on_own_panel(
+    program: Program, pairs: Iterable[tuple[str, str]]
+) -> Iterator[tuple[str, str, str]]:
     """(resident_id, coach_id, panel_id) for pairs whose coach sits on the resident's
     decision panel."""
     members = program.panel_members()
@@ -101,8 +103,11 @@ def _on_own_panel(program: Program, pairs: Pairs) -> Iterator[tuple[str, str, st
             yield r, c, panel
 
 
-def recusals(program: Program, pairs: Pairs) -> list[tuple[str, str, str]]:
+def recusals(program: Program, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str, str]]:
     """(resident_id, coach_id, panel_id) for each coach who must recuse (recuse mode).
+
+    ``pairs`` is read only in recuse mode (a matching's pairs need not be listed as
+    tuples otherwise: thousands of them set off the cyclic collector).
 
     Examples
     --------

@@ -748,25 +748,9 @@ def _despite_busy(
     kind, kind_ip, kind_v = kinds
     out = np.ones(len(residents), dtype=bool)
     unsure = np.flatnonzero(~_unmoved(program, residents, coaches, kinds, cadence))
-    out[unsure] = _without_lost_days(
-        program, residents[unsure], coaches[unsure], (kind[unsure], kind_ip, kind_v), cadence
-    )
-    return out
-
-
-def _without_lost_days(
-    program: Program,
-    residents: IntArray,
-    coaches: IntArray,
-    kinds: tuple[IntArray, U64, U64],
-    cadence: _Cadence,
-) -> BoolArray:
-    """:func:`_despite_busy` exactly: the pairs that lose a day to busy time judged again
-    on their kind's days less those (once per kind and days lost)."""
-    kind, kind_ip, kind_v = kinds
-    out = np.ones(len(residents), dtype=bool)
-    entry, day = _lost_days(program, residents, coaches, cadence.first_from)
-    losing = np.zeros(len(residents), dtype=bool)
+    kind = kind[unsure]
+    entry, day = _lost_days(program, residents[unsure], coaches[unsure], cadence.first_from)
+    losing = np.zeros(len(unsure), dtype=bool)
     losing[entry] = True
     touched = np.flatnonzero(losing)  # the pairs that lose a day, each once
     entry = (np.cumsum(losing) - 1)[entry]
@@ -784,7 +768,7 @@ def _without_lost_days(
         verdict[lo : lo + len(part)] = _judge(
             kind_ip[:, chosen] & keep, kind_v[:, chosen] & keep, cadence
         )
-    out[touched] = verdict[alike]
+    out[unsure[touched]] = verdict[alike]
     return out
 
 

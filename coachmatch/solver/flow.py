@@ -367,9 +367,9 @@ class _Final:
         closed: BoolArray | None,
         unmatched: int,
         prune: int | Literal["auto"] | None,
-        inspect: Callable[[_Network, int | None], None] | None = None,
+        inspect: Callable[[_Network, int | None], None] | None,
         *,
-        point: int = 1,
+        point: int,
     ) -> None:
         self.problem = problem
         self.inspect = inspect
@@ -450,17 +450,16 @@ class _Final:
             negative &= open_arcs
             negative &= ~chosen
             wrong = np.flatnonzero(negative)
+            assert net.artificial_arcs is not None
+            through_a = bool(net.flow.flows(net.artificial_arcs).any())
             if len(wrong) == 0:
-                assert net.artificial_arcs is not None
-                if net.flow.flows(net.artificial_arcs).any():
+                if through_a:
                     return None  # optimal with A: only the full network can tell
                 used, solved_on, gap = net.used(), len(subset), 0
             else:
                 log.debug("pruned solve: %d arcs left out have negative reduced cost", len(wrong))
                 # while A carries flow the gap is of A's cost (~10^14 on large): nothing
                 # could be settled, and the arcs flagged join at once
-                assert net.artificial_arcs is not None
-                through_a = bool(net.flow.flows(net.artificial_arcs).any())
                 settled = (
                     None if through_a else self._within_gap(net, pi, reduced, open_arcs & ~chosen)
                 )

@@ -262,10 +262,7 @@ def _result(
             "min_load": problem.min_load,
         }
     )
-    # the pairs as tuples only where recusals are looked for (a tuple a pair is an
-    # object the cyclic collector tracks; thousands set off its walks over the Program)
-    recusing = policy.not_own_decision == "recuse"
-    made = list(zip(pairs["resident_id"], pairs["coach_id"], strict=True)) if recusing else []
+    made = zip(pairs["resident_id"], pairs["coach_id"], strict=True)  # read only when recusing
     recusals = pd.DataFrame(
         find_recusals(program, made), columns=["resident_id", "coach_id", "panel_id"], dtype=object
     )
