@@ -403,3 +403,20 @@ def test_pool_path_is_deterministic() -> None:
     assert first.proof is not None and first.proof == second.proof
     assert first.pairs.equals(second.pairs)
     assert audit(program, first.pairs) == []
+
+
+def test_top_arcs_spreads_ties_over_the_other_side() -> None:
+    # 600 residents who answered nothing: affinity 0 with each of 40 coaches. Each keeps
+    # exactly 4 arcs, and the ties fall on every coach about equally (600 * 4 / 40 = 60
+    # each), not on the first coaches of every resident
+    residents, coaches, k = 600, 40, 4
+    group = np.repeat(np.arange(residents), coaches)
+    coach = np.tile(np.arange(coaches), residents)
+    chosen = top_arcs(group, np.zeros(len(group), dtype=np.int64), k, np.ones(len(group), bool))
+    assert (np.bincount(group[chosen], minlength=residents) == k).all()
+    per_coach = np.bincount(coach[chosen], minlength=coaches)
+    assert per_coach.min() >= 30 and per_coach.max() <= 90
+    # and grouped the other way (the coaches' side: groups not in arc order)
+    by_coach = top_arcs(coach, np.zeros(len(group), dtype=np.int64), k, np.ones(len(group), bool))
+    assert (np.bincount(coach[by_coach], minlength=coaches) == k).all()
+    assert len(np.unique(group[by_coach])) > coaches * k // 2

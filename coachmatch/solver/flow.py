@@ -289,8 +289,8 @@ def solve_flow(
     # O1: when every resident can keep their current coach at once (a feasibility test,
     # no costs), the O1 optimum is all of them, and the best solutions are exactly
     # those that keep everyone: their other arcs close and O1 leaves the costs.
-    kept_cost = -problem.kept.astype(np.int64)
-    keeping = bool(problem.kept.any())
+    kept_arcs = np.flatnonzero(problem.kept)  # a few hundred of ~10^6 arcs
+    keeping = len(kept_arcs) > 0
     everyone: BoolArray | None = np.ones(problem.n_arcs, dtype=bool)
     if keeping and _over_capacity(problem):
         everyone = None  # some coach cannot keep all their current coachees
@@ -308,9 +308,9 @@ def solve_flow(
     # O1 (unless settled above), O3 and O4 in one exact solve; its O1 value is O1's
     # optimum, and its smallest affinity among respondents a threshold O2 can reach
     w1, w3 = problem.level_weights()
-    final_cost = -problem.affinity * w3
+    final_cost = problem.affinity * -w3
     if everyone is None:
-        final_cost += kept_cost * w1
+        final_cost[kept_arcs] -= w1  # O1's weight, on the kept arcs only
     closed = problem.kept if everyone is not None else None
     final = _Final(problem, final_cost, closed, unmatched, prune, inspect, point=w3)
     used = final.solve(open_arcs)
@@ -330,7 +330,7 @@ def solve_flow(
     threshold: int | None = None
     if problem.fair and problem.n_arcs:
         high = problem.fairness_ceiling()
-        counted = used & problem.respondent[problem.resident]
+        counted = used & problem.respondent_arc
         low = int(problem.affinity[counted].min()) if counted.any() else 0
         if high <= 0:
             threshold = 0  # every solution reaches the ceiling
@@ -424,7 +424,8 @@ class _Final:
         problem = self.problem
         value = problem.affinity.clip(0, None)
         # dearer than any one pair's or unit's cost, so paths through A are a last resort
-        big = 4 * (int(np.abs(self.cost).max(initial=0)) + 2 * int(problem.capacity.max(initial=0)))
+        dearest = max(-int(self.cost.min(initial=0)), int(self.cost.max(initial=0)))
+        big = 4 * (dearest + 2 * int(problem.capacity.max(initial=0)))
         chosen = open_arcs & problem.kept
         chosen |= top_arcs(problem.resident, value, k, open_arcs)
         chosen |= top_arcs(problem.coach, value, k, open_arcs)
@@ -539,7 +540,7 @@ def _keep_everyone(problem: MatchingProblem) -> BoolArray:
 def _at_least(problem: MatchingProblem, threshold: int) -> BoolArray:
     """Arcs O2 leaves open at ``threshold``: those of residents who answered nothing,
     and every arc of at least that affinity."""
-    mask: BoolArray = (problem.affinity >= threshold) | ~problem.respondent[problem.resident]
+    mask: BoolArray = (problem.affinity >= threshold) | ~problem.respondent_arc
     return mask
 
 
@@ -561,14 +562,20 @@ def _fairness(
     out of reach is rejected without a solve.
     """
     kept = everyone is None
-    cost = -problem.kept.astype(np.int64) if kept else np.zeros(problem.n_arcs, dtype=np.int64)
     built: list[_Network] = []  # on first use: often every threshold fails the count
+    # the kept arcs' affinities and whether they count for O2 (a few hundred arcs)
+    kept_arcs = np.flatnonzero(problem.kept)
+    kept_affinity = problem.affinity[kept_arcs]
+    kept_ignored = ~problem.respondent_arc[kept_arcs]
 
     def feasible(t: int) -> bool:
-        at_least = _at_least(problem, t)
-        if kept and int(problem.kept[at_least].sum()) < best:
+        if kept and np.count_nonzero((kept_affinity >= t) | kept_ignored) < best:
             return False  # too few kept arcs stay open to reach O1's optimum
+        at_least = _at_least(problem, t)
         if not built:
+            cost = np.zeros(problem.n_arcs, dtype=np.int64)
+            if kept:
+                cost[kept_arcs] = -1
             built.append(
                 _Network(problem, cost, unit_costs=False, unmatched_cost=0, unmatched_cap=unmatched)
             )
@@ -588,7 +595,7 @@ def _bisect_threshold(
 ) -> int:
     """The largest affinity threshold that is ``feasible``, knowing ``low`` is."""
     # the distinct affinities (0..100) of respondents' arcs, ascending, by counting
-    counts = np.bincount(problem.affinity[problem.respondent[problem.resident]], minlength=1)
+    counts = np.bincount(problem.affinity[problem.respondent_arc], minlength=1)
     values: npt.NDArray[np.int64] = np.flatnonzero(counts)
     candidates = values[(values > low) & (values <= high)]
     # fast path: the ceiling is often reachable

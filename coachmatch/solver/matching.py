@@ -9,13 +9,14 @@ from datetime import date
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from coachmatch.constraints import r7_can_meet
 from coachmatch.constraints.r3_not_own_decision import recusals as find_recusals
 from coachmatch.constraints.r5_requests import changing
 from coachmatch.exceptions import InfeasibleError
-from coachmatch.models import Program
+from coachmatch.models import Program, column
 from coachmatch.results import LEVELS, Matching
 from coachmatch.solver.cpsat import solve_cpsat
 from coachmatch.solver.diagnosis import diagnose, quick_checks, unmatched_reason
@@ -226,37 +227,40 @@ def _result(
     matched = np.flatnonzero(assignment >= 0)
     rows = problem.residents[matched]
     cols = problem.coaches[assignment[matched]]
-    residents = [program.residents[int(r)] for r in rows]
-    coach_ids = [program.coaches[int(c)].coach_id for c in cols]
+    # each field once per row of its table (the loader's columns where it kept them),
+    # then gathered for the pairs at once
+    index = program.index
+    resident_ids = np.array(index.resident_ids, dtype=object)[rows]
+    coach_ids = np.array(index.coach_ids, dtype=object)
+    coach_names = _column(program, "coaches", "name")
+    coach_sites = _column(program, "coaches", "site_id")
     affinity = problem.matrix[rows, cols].astype(np.int64)
+    kept = _column(program, "residents", "current_coach_id")[rows] == coach_ids[cols]
     moving = changing(program)
-    kept = [
-        r.current_coach_id == c and r.resident_id not in moving
-        for r, c in zip(residents, coach_ids, strict=True)
-    ]
+    if moving:
+        kept &= np.fromiter((r not in moving for r in resident_ids), bool, len(resident_ids))
     answered = problem.respondent[matched]
     best = np.zeros(problem.n_residents, dtype=np.int64)
     np.maximum.at(best, problem.resident, problem.affinity)
-    coaches = [program.coaches[int(c)] for c in cols]
     pairs = pd.DataFrame(
         {
-            "resident_id": pd.Series([r.resident_id for r in residents], dtype=object),
-            "coach_id": pd.Series(coach_ids, dtype=object),
-            "resident_name": pd.Series([r.name for r in residents], dtype=object),
-            "coach_name": pd.Series([c.name for c in coaches], dtype=object),
-            "site_id": pd.Series([c.site_id for c in coaches], dtype=object),
-            "affinity": affinity.astype(np.int64),
-            "kept": np.array(kept, dtype=bool),
+            "resident_id": pd.Series(resident_ids, dtype=object),
+            "coach_id": pd.Series(coach_ids[cols], dtype=object),
+            "resident_name": pd.Series(_column(program, "residents", "name")[rows], dtype=object),
+            "coach_name": pd.Series(coach_names[cols], dtype=object),
+            "site_id": pd.Series(coach_sites[cols], dtype=object),
+            "affinity": affinity,
+            "kept": kept.astype(bool),
             "best_affinity": best[matched],
         }
     )
     load = np.bincount(assignment[matched], minlength=problem.n_coaches)
-    listed = [program.coaches[int(c)] for c in problem.coaches]
+    listed = problem.coaches
     caseloads = pd.DataFrame(
         {
-            "coach_id": pd.Series([c.coach_id for c in listed], dtype=object),
-            "coach_name": pd.Series([c.name for c in listed], dtype=object),
-            "site_id": pd.Series([c.site_id for c in listed], dtype=object),
+            "coach_id": pd.Series(coach_ids[listed], dtype=object),
+            "coach_name": pd.Series(coach_names[listed], dtype=object),
+            "site_id": pd.Series(coach_sites[listed], dtype=object),
             "caseload": load.astype(np.int64),
             "capacity": problem.capacity,
             "min_load": problem.min_load,
@@ -279,7 +283,7 @@ def _result(
         }
     )
     levels: dict[str, int | None] = {
-        "continuity": int(sum(kept)),
+        "continuity": int(np.count_nonzero(kept)),
         "min_affinity": int(affinity[answered].min()) if answered.any() else None,
         "total_affinity": int(affinity.sum()),
         "sum_sq_caseload": int((load**2).sum()),
@@ -308,6 +312,12 @@ def _result(
         as_of=problem.as_of,
         proof=proof,
     )
+
+
+def _column(program: Program, table: str, field: str) -> npt.NDArray[np.object_]:
+    """One field of every row of ``program``'s ``table``, as an object array."""
+    rows = len(getattr(program, table))
+    return np.fromiter(column(program, table, field), dtype=object, count=rows)
 
 
 def _cannot_meet(problem: MatchingProblem, rows: IntArray, cols: IntArray) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -83,12 +84,18 @@ class MatchingProblem:
     def n_arcs(self) -> int:
         return len(self.resident)
 
+    @cached_property
+    def respondent_arc(self) -> BoolArray:
+        """Per arc: its resident answered the survey (the arcs O2 counts); computed once."""
+        counted: BoolArray = self.respondent[self.resident]
+        return counted
+
     def fairness_ceiling(self) -> int:
         """No O2 value can exceed this: the best option of the worst-off respondent who
         must be matched; with unmatched residents allowed, the best affinity among
         respondents' allowed pairs. A matching that leaves every respondent unmatched
         counts as reaching it, so leaving respondents out never beats matching them."""
-        counted = self.respondent[self.resident]
+        counted = self.respondent_arc
         if self.allow_unmatched:
             return int(self.affinity[counted].max()) if counted.any() else 0
         best_option = np.zeros(self.n_residents, dtype=np.int64)

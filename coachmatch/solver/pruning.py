@@ -56,10 +56,11 @@ __all__ = [
 def top_arcs(group: IntArray, value: IntArray, k: int, among: BoolArray) -> BoolArray:
     """Arcs in ``among`` that are among the ``k`` of largest ``value`` in their ``group``.
 
-    Exactly ``k`` per group (or all it has); ties at the k-th value are broken by a
-    fixed scramble of the arc numbers, so that many equal values (residents who answered
-    nothing have affinity 0 with everyone) spread over coaches instead of piling on
-    the first ones. ``value`` must lie in 0..65535 and ``group`` below 2**23.
+    Exactly ``k`` per group (or all it has). Ties at the k-th value are broken without
+    a sort: a group's tied arcs, in arc order, are taken from a starting point fixed by
+    the group's number, wrapping around, so that many equal values (residents who
+    answered nothing have affinity 0 with everyone) spread over coaches instead of
+    piling on the first ones. ``value`` must be non-negative and small (affinities).
 
     Examples
     --------
@@ -69,29 +70,41 @@ def top_arcs(group: IntArray, value: IntArray, k: int, among: BoolArray) -> Bool
     >>> top_arcs(group, value, 1, np.ones(5, dtype=bool)).tolist()
     [False, True, False, False, True]
     """
-    arcs = np.flatnonzero(among)
-    if len(arcs) == 0:
-        return np.zeros(len(among), dtype=bool)
-    # first by a histogram per group: only arcs at or above the group's k-th value
-    if len(arcs) == len(among):  # every arc (the usual case): no gathering
-        grouped, valued = group, value
+    every = bool(among.all())
+    if every:  # the usual case: no gathering
+        arcs, grouped, valued = None, group, value
     else:
+        arcs = np.flatnonzero(among)
         grouped, valued = group[arcs], value[arcs]
+    out = np.zeros(len(among), dtype=bool)
+    if len(grouped) == 0:
+        return out
+    # a histogram per group gives its k-th value, and how many arcs lie above and at it
     width = int(valued.max()) + 1
-    counts = np.bincount(grouped * width + valued, minlength=(int(grouped.max()) + 1) * width)
-    at_least = np.cumsum(counts.reshape(-1, width)[:, ::-1], axis=1)[:, ::-1]
+    n_groups = int(grouped.max()) + 1
+    counts = np.bincount(grouped * width + valued, minlength=n_groups * width)
+    counts = counts.reshape(n_groups, width)
+    at_least = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]
     reached = at_least >= k
     kth = np.where(reached.any(axis=1), width - 1 - np.argmax(reached[:, ::-1], axis=1), 0)
-    arcs = arcs[valued >= kth[grouped]]
-    # then exactly k of those by (value, scramble)
-    scramble = (arcs * 2654435761) % (1 << 24)
-    key = (group[arcs] << 40) | ((65535 - value[arcs]) << 24) | scramble
-    order = arcs[np.argsort(key)]
-    grouped = group[order]
-    sizes = np.bincount(grouped)
-    rank = np.arange(len(order)) - (np.cumsum(sizes) - sizes)[grouped]
-    out = np.zeros(len(among), dtype=bool)
-    out[order[rank < k]] = True
+    every_group = np.arange(n_groups)
+    tied = counts[every_group, kth]
+    need = np.minimum(k - (at_least[every_group, kth] - tied), tied)  # of the tied arcs
+    kth_of = kth[grouped]
+    chosen = valued > kth_of
+    # the tied arcs, grouped (a stable sort by group: radix on 16 bits where it fits)
+    at = np.flatnonzero(valued == kth_of)
+    of = grouped[at]
+    order = np.argsort(of.astype(np.uint16) if n_groups <= 1 << 16 else of, kind="stable")
+    at, of = at[order], of[order]
+    rank = np.arange(len(at)) - (np.cumsum(tied) - tied)[of]
+    start = (every_group * 2654435761) % np.maximum(tied, 1)
+    rank += start[of]
+    rank %= np.maximum(tied, 1)[of]
+    chosen[at[rank < need[of]]] = True
+    if arcs is None:
+        return chosen
+    out[arcs[chosen]] = True
     return out
 
 
