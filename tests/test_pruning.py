@@ -120,6 +120,46 @@ def test_pruned_solve_equals_full_solve(program: Program, data: st.DataObject) -
     assert_same_levels(problem, data.draw(st.integers(1, 3)))
 
 
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pools(), st.data())
+def test_pruned_solve_with_o1_barely_weighted_for_or_tools_equals_full_solve(
+    program: Program, data: st.DataObject
+) -> None:
+    # OR-Tools given O1's weight as 0 or 1 affinity point instead of 800 (decision 125):
+    # its flows often trade continuity for fit, and the check under the true W1 must
+    # catch every one of them and solve that network again
+    try:
+        program = random_policy(program, data).with_policy(keep_current=True)
+    except ValueError:
+        return  # a min_load above a cap: not a program
+    problem = build_problem(program, allow_unmatched=data.draw(st.booleans()))
+    exact = mock.patch.object(
+        flow._Network, "exact", autospec=True, side_effect=flow._Network.exact
+    )
+    with mock.patch.object(flow, "EASED_POINTS", data.draw(st.sampled_from([0, 1]))), exact as spy:
+        assert_same_levels(problem, data.draw(st.integers(1, 4)))
+    if spy.called:
+        event("an eased flow was solved again under W1")
+
+
+def test_eased_solve_is_checked_under_the_true_weight() -> None:
+    # a medium program whose pruned solve OR-Tools runs with no weight at all on O1: the
+    # flows it finds keep fewer residents than they could, so the pruned path solves again
+    # under W1 and reaches the full solve's levels
+    problem = build_problem(synthetic("medium", seed=4))
+    with (
+        mock.patch.object(flow, "EASED_POINTS", 0),
+        mock.patch.object(
+            flow._Network, "exact", autospec=True, side_effect=flow._Network.exact
+        ) as spy,
+    ):
+        pruned = solve_flow(problem, prune=2)
+    full = solve_flow(problem, prune=None)
+    assert pruned is not None and full is not None and pruned.proof is not None
+    assert spy.called
+    assert levels(problem, pruned) == levels(problem, full)
+
+
 def assert_pool_path_agrees(program: Program, k: int, per_resident: int) -> None:
     """match() through the pool path (candidates, every decision priced on all pairs)
     reaches the levels of the arc path, or both find no matching."""

@@ -68,6 +68,9 @@ PRUNE_K = 8
 PRUNE_MIN_ARCS = 100_000
 """Open pairs from which ``prune="auto"`` prunes (below, one solve on all is quick)."""
 NEAR_POINTS = 3
+EASED_POINTS = 800
+"""O1's weight, in affinity points (multiples of W3), that a pruned solve gives OR-Tools
+in place of W1 (:class:`Eased`, decision 125); the flow is then checked under W1."""
 """Affinity points: when a pruned round's proof fails, the pairs left out whose reduced
 cost is below this many points join with the flagged ones (decision 124)."""
 
@@ -87,6 +90,23 @@ class FlowResult:
     kept_everyone: bool = False
 
 
+@dataclass(frozen=True)
+class Eased:
+    """O1's weight eased for OR-Tools (decision 125): the kept arcs (``arcs``, a mask over
+    the problem's arcs) cost ``relief`` more, the artificial arcs ``artificial``.
+
+    The lexicographic weight W1 makes a solve of the O1/O3/O4 costs about twice as slow
+    as one without it; a weight of a few hundred affinity points mostly reaches the same
+    flow. Exactness never rests on it: the flow is checked under the true costs (their
+    potentials exist only when it is optimal under them) and solved again under them
+    when it is not.
+    """
+
+    arcs: BoolArray
+    relief: int
+    artificial: int
+
+
 class _Network:
     """One SimpleMinCostFlow graph; arc costs are fixed when built, capacities can change."""
 
@@ -100,12 +120,15 @@ class _Network:
         unmatched_cap: int,
         subset: IntArray | None = None,
         artificial: int = 0,
+        eased: Eased | None = None,
     ) -> None:
         """``arc_cost`` is per problem arc; ``subset`` (arc numbers) limits the pair arcs
         in the network to those (a pruned solve); default every arc. ``artificial`` > 0
         adds a node A that every resident may reach at that cost and that may stand in
         for T and for the coaches' minimum loads: a pruned network stays feasible, and a
-        flow through A says that arcs are missing."""
+        flow through A says that arcs are missing. ``eased``: OR-Tools solves with O1's
+        weight eased (:class:`Eased`); the network keeps the true costs, under which
+        :meth:`potentials` checks the flow and :meth:`exact` solves again."""
         self.problem = problem
         n_r, n_c = problem.n_residents, problem.n_coaches
         first_r, first_c = 3, 3 + n_r
@@ -118,21 +141,33 @@ class _Network:
         costs: list[IntArray] = []
         capacities: list[IntArray] = []
 
-        def add(tail: IntArray, head: IntArray, cap: IntArray, cost: IntArray) -> IntArray:
+        def add(
+            tail: IntArray,
+            head: IntArray,
+            cap: IntArray,
+            cost: IntArray,
+            solver_cost: IntArray | None = None,
+        ) -> IntArray:
             capacities.append(cap)
             tails.append(tail)
             heads.append(head)
             costs.append(cost)
-            arcs: IntArray = flow.add_arcs_with_capacity_and_unit_cost(tail, head, cap, cost)
+            solver = cost if solver_cost is None else solver_cost
+            arcs: IntArray = flow.add_arcs_with_capacity_and_unit_cost(tail, head, cap, solver)
             return arcs
 
         res = np.arange(n_r, dtype=np.int64)
         add(np.full(n_r, S), first_r + res, np.ones(n_r, dtype=np.int64), np.zeros(n_r, np.int64))
+        pair_cost = arc_cost[self.subset]
+        eased_cost = None
+        if eased is not None:
+            eased_cost = pair_cost + eased.relief * eased.arcs[self.subset]
         self.pair_arcs = add(
             first_r + problem.resident[self.subset],
             first_c + problem.coach[self.subset],
             np.ones(len(self.subset), dtype=np.int64),
-            arc_cost[self.subset],
+            pair_cost,
+            eased_cost,
         )
         self.unmatched_arcs: IntArray | None = None
         if problem.allow_unmatched:
@@ -171,6 +206,7 @@ class _Network:
                 np.full(n_r, a),
                 np.ones(n_r, dtype=np.int64),
                 np.full(n_r, artificial, dtype=np.int64),
+                None if eased is None else np.full(n_r, eased.artificial, dtype=np.int64),
             )
             loaded = np.flatnonzero(problem.min_load > 0)
             add(
@@ -192,6 +228,7 @@ class _Network:
         self.n_nodes = len(supplies)
         self.flow = flow
         self.solves = 0
+        self.eased = eased is not None
 
     def open(self, arcs: BoolArray, *, closed_unmatched: BoolArray | None = None) -> None:
         """Open exactly the pair arcs in ``arcs`` (a mask over the problem's arcs; those
@@ -209,7 +246,8 @@ class _Network:
             self.flow.set_arc_capacities(self.unmatched_arcs, caps)
 
     def solve(self) -> int | None:
-        """The optimal cost, or None when no flow meets the supplies."""
+        """The optimal cost (of the eased costs, when eased), or None when no flow meets
+        the supplies."""
         self.solves += 1
         status = self.flow.solve()
         if status == self.flow.OPTIMAL:
@@ -217,6 +255,15 @@ class _Network:
         if status == self.flow.INFEASIBLE:
             return None
         raise RuntimeError(f"min-cost flow failed with status {status}")
+
+    def exact(self) -> int | None:
+        """Solve again under the true costs (a network solved with eased costs whose flow
+        :meth:`potentials` found not optimal under them)."""
+        flow = min_cost_flow.SimpleMinCostFlow()
+        flow.add_arcs_with_capacity_and_unit_cost(self.tails, self.heads, self.caps, self.costs)
+        flow.set_nodes_supplies(np.arange(self.n_nodes), self.supplies)
+        self.flow, self.eased = flow, False
+        return self.solve()
 
     def used(self) -> BoolArray:
         """The problem's arcs that carry flow (a mask over all arcs)."""
@@ -312,7 +359,11 @@ def solve_flow(
     if everyone is None:
         final_cost[kept_arcs] -= w1  # O1's weight, on the kept arcs only
     closed = problem.kept if everyone is not None else None
-    final = _Final(problem, final_cost, closed, unmatched, prune, inspect, point=w3)
+    # a pruned solve gives OR-Tools O1's weight eased, and checks the flow under W1
+    ease = (problem.kept, w1 - EASED_POINTS * w3) if everyone is None and keeping else None
+    if ease is not None and ease[1] <= 0:
+        ease = None  # W1 is already that small
+    final = _Final(problem, final_cost, closed, unmatched, prune, inspect, point=w3, ease=ease)
     used = final.solve(open_arcs)
     if used is None:
         return None
@@ -357,7 +408,9 @@ class _Final:
 
     ``prune``: each side's best pairs to keep (``k``), ``"auto"`` (8, on problems
     with at least :data:`PRUNE_MIN_ARCS` open arcs) or None (never prune). ``point``:
-    the cost of one affinity point (O3's weight), for :data:`NEAR_POINTS`.
+    the cost of one affinity point (O3's weight), for :data:`NEAR_POINTS`. ``ease``:
+    (the kept arcs, how much less O1's weight may be) for the pruned solves' OR-Tools
+    runs (:class:`Eased`).
     """
 
     def __init__(
@@ -370,8 +423,10 @@ class _Final:
         inspect: Callable[[_Network, int | None], None] | None,
         *,
         point: int,
+        ease: tuple[BoolArray, int] | None = None,
     ) -> None:
         self.problem = problem
+        self.ease = ease
         self.inspect = inspect
         self.cost = cost
         self.point = point
@@ -382,7 +437,9 @@ class _Final:
         self.solves = 0
         self.proof: PruningProof | None = None
 
-    def _network(self, subset: IntArray | None, artificial: int = 0) -> _Network:
+    def _network(
+        self, subset: IntArray | None, artificial: int = 0, eased: Eased | None = None
+    ) -> _Network:
         return _Network(
             self.problem,
             self.cost,
@@ -391,6 +448,7 @@ class _Final:
             unmatched_cap=self.unmatched,
             subset=subset,
             artificial=artificial,
+            eased=eased,
         )
 
     def solve(self, open_arcs: BoolArray, threshold: int | None = None) -> BoolArray | None:
@@ -426,21 +484,37 @@ class _Final:
         # dearer than any one pair's or unit's cost, so paths through A are a last resort
         dearest = max(-int(self.cost.min(initial=0)), int(self.cost.max(initial=0)))
         big = 4 * (dearest + 2 * int(problem.capacity.max(initial=0)))
+        eased = None
+        if self.ease is not None:
+            kept, relief = self.ease
+            # the dearest kept arc is ``relief`` cheaper (W1 outweighs 100 points: it is a
+            # kept arc), so A's cost comes down with it
+            eased_big = 4 * (max(dearest - relief, 1) + 2 * int(problem.capacity.max(initial=0)))
+            eased = Eased(kept, relief, eased_big + 1)
         chosen = open_arcs & problem.kept
         chosen |= top_arcs(problem.resident, value, k, open_arcs)
         chosen |= top_arcs(problem.coach, value, k, open_arcs)
         attempts = 0
         while int(chosen.sum()) <= most:
             subset = np.flatnonzero(chosen)
-            net = self._network(subset, artificial=big + 1)
+            net = self._network(subset, artificial=big + 1, eased=eased)
             net.open(open_arcs, closed_unmatched=self.closed)
             attempts += 1
             self.solves += 1
             if net.solve() is None:  # pragma: no cover - A keeps it feasible
                 return None
             # the lowest potentials (coaches at their highest prices): fewer of the pairs
-            # they flag cannot improve the flow (decision 119)
+            # they flag cannot improve the flow (decision 119); they exist only when the
+            # flow is optimal under the true costs
             pi = net.potentials(lowest=True)
+            if pi is None and net.eased:
+                # the eased weight let fit or balance outweigh continuity here: solve this
+                # network again under W1 (and the next ones too)
+                log.debug("pruned solve: the eased flow is not optimal under W1")
+                eased = None
+                self.solves += 1
+                net.exact()
+                pi = net.potentials(lowest=True)
             if pi is None:  # pragma: no cover - an optimal flow has no negative cycle
                 raise RuntimeError("the pruned flow's residual graph has a negative cycle")
             # every arc's reduced cost at once (cheaper than gathering the arcs left out
