@@ -36,7 +36,7 @@ from coachmatch.results import Matching, Schedule
 from coachmatch.scenarios import Comparison, Scenario, compare
 from coachmatch.solver import match, schedule
 
-__version__ = "0.12.0"
+__version__ = "0.13.0"
 
 __all__ = [
     "AffinityScore",

@@ -125,7 +125,7 @@ def test_pruned_solve_equals_full_solve(program: Program, data: st.DataObject) -
 def test_pruned_solve_with_o1_barely_weighted_for_or_tools_equals_full_solve(
     program: Program, data: st.DataObject
 ) -> None:
-    # OR-Tools given O1's weight as 0 or 1 affinity point instead of 800 (decision 125):
+    # OR-Tools given O1's weight as 0 or 1 affinity point instead of 800 (decision 126):
     # its flows often trade continuity for fit, and the check under the true W1 must
     # catch every one of them and solve that network again
     try:

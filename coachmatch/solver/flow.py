@@ -34,7 +34,9 @@ runs on each resident's and each coach's few best pairs (and the kept ones) and 
 proven optimal on every open pair by reduced costs, growing the pruned set until the
 proof holds or the pairs it flags add up to a small duality gap, which one last solve on
 the arcs within that gap settles (reduced-cost fixing; :mod:`coachmatch.solver.pruning`);
-the result carries the proof.
+the result carries the proof. OR-Tools runs those pruned solves with O1's weight eased to
+a few hundred affinity points (:class:`Eased`: ~1.6 times as fast); every flow is checked
+under the true weight by its potentials, and solved again under it when it falls short.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ PRUNE_MIN_ARCS = 100_000
 NEAR_POINTS = 3
 EASED_POINTS = 800
 """O1's weight, in affinity points (multiples of W3), that a pruned solve gives OR-Tools
-in place of W1 (:class:`Eased`, decision 125); the flow is then checked under W1."""
+in place of W1 (:class:`Eased`, decision 126); the flow is then checked under W1."""
 """Affinity points: when a pruned round's proof fails, the pairs left out whose reduced
 cost is below this many points join with the flagged ones (decision 124)."""
 
@@ -92,10 +94,10 @@ class FlowResult:
 
 @dataclass(frozen=True)
 class Eased:
-    """O1's weight eased for OR-Tools (decision 125): the kept arcs (``arcs``, a mask over
+    """O1's weight eased for OR-Tools (decision 126): the kept arcs (``arcs``, a mask over
     the problem's arcs) cost ``relief`` more, the artificial arcs ``artificial``.
 
-    The lexicographic weight W1 makes a solve of the O1/O3/O4 costs about twice as slow
+    The lexicographic weight W1 makes a solve of the O1/O3/O4 costs ~1.6 times as slow
     as one without it; a weight of a few hundred affinity points mostly reaches the same
     flow. Exactness never rests on it: the flow is checked under the true costs (their
     potentials exist only when it is optimal under them) and solved again under them
