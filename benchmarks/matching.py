@@ -2,7 +2,8 @@
 
 Protocol
 --------
-- Instances: ``coachmatch.datasets.synthetic(size, seed=0)`` for each size asked.
+- Instances: ``coachmatch.datasets.synthetic(size, seed=0)`` for each size asked
+  (``--seed`` for another seed).
 - Each (size, method) runs in a fresh interpreter: the program is built, then the
   method runs once to warm up and ``--repeats`` times timed (``time.perf_counter``);
   the median is reported. Peak memory is the growth of VmHWM (peak resident set,
@@ -181,9 +182,9 @@ def stable(program: coachmatch.Program) -> list[tuple[str, str]]:
     return out
 
 
-def run_one(size: str, method: str, repeats: int) -> dict[str, Any]:
+def run_one(size: str, method: str, repeats: int, seed: int = 0) -> dict[str, Any]:
     """Time one method on one size in this interpreter (called in a subprocess)."""
-    program = synthetic(size, seed=0)  # type: ignore[arg-type]
+    program = synthetic(size, seed=seed)  # type: ignore[arg-type]
     program.index  # noqa: B018 — built once, as any caller's first use would
     baseline = _status("VmRSS")
 
@@ -319,14 +320,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=1800, help="per (size, method), s")
     parser.add_argument("--json", help="also write the rows as JSON to this file")
+    parser.add_argument("--seed", type=int, default=0, help="synthetic(size, seed=...)")
     parser.add_argument("--one", nargs=2, metavar=("SIZE", "METHOD"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one[0], args.one[1], args.repeats)))
+        print(json.dumps(run_one(args.one[0], args.one[1], args.repeats, args.seed)))
         return
     print(
         f"coachmatch {coachmatch.__version__}, Python {platform.python_version()}, "
-        f"{platform.machine()}; seed 0, median of {args.repeats} after a warm-up\n"
+        f"{platform.machine()}; seed {args.seed}, median of {args.repeats} after a warm-up\n"
     )
     print(
         "| size | method | time (s) | × reference | × bare solve | affinity (s) "
@@ -349,6 +351,8 @@ def main() -> None:
                 method,
                 "--repeats",
                 str(args.repeats),
+                "--seed",
+                str(args.seed),
             ]
             try:
                 done = subprocess.run(
