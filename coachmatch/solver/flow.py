@@ -70,11 +70,11 @@ PRUNE_K = 8
 PRUNE_MIN_ARCS = 100_000
 """Open pairs from which ``prune="auto"`` prunes (below, one solve on all is quick)."""
 NEAR_POINTS = 3
+"""Affinity points: when a pruned round's proof fails, the pairs left out whose reduced
+cost is below this many points join with the flagged ones (decision 124)."""
 EASED_POINTS = 800
 """O1's weight, in affinity points (multiples of W3), that a pruned solve gives OR-Tools
 in place of W1 (:class:`Eased`, decision 126); the flow is then checked under W1."""
-"""Affinity points: when a pruned round's proof fails, the pairs left out whose reduced
-cost is below this many points join with the flagged ones (decision 124)."""
 
 
 @dataclass(frozen=True)

@@ -76,9 +76,8 @@ def top_arcs(group: IntArray, value: IntArray, k: int, among: BoolArray) -> Bool
     else:
         arcs = np.flatnonzero(among)
         grouped, valued = group[arcs], value[arcs]
-    out = np.zeros(len(among), dtype=bool)
     if len(grouped) == 0:
-        return out
+        return np.zeros(len(among), dtype=bool)
     # a histogram per group gives its k-th value, and how many arcs lie above and at it
     width = int(valued.max()) + 1
     n_groups = int(grouped.max()) + 1
@@ -104,6 +103,7 @@ def top_arcs(group: IntArray, value: IntArray, k: int, among: BoolArray) -> Bool
     chosen[at[rank < need[of]]] = True
     if arcs is None:
         return chosen
+    out = np.zeros(len(among), dtype=bool)
     out[arcs[chosen]] = True
     return out
 
