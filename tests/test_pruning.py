@@ -8,6 +8,7 @@ and the top-k selection, are checked against brute force.
 
 from __future__ import annotations
 
+from typing import Any
 from unittest import mock
 
 import numpy as np
@@ -120,6 +121,11 @@ def test_pruned_solve_equals_full_solve(program: Program, data: st.DataObject) -
     assert_same_levels(problem, data.draw(st.integers(1, 3)))
 
 
+def spy_on_exact_solves() -> Any:
+    """A patch that counts the networks solved again under W1 (and still solves them)."""
+    return mock.patch.object(flow._Network, "exact", autospec=True, side_effect=flow._Network.exact)
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pools(), st.data())
 def test_pruned_solve_with_o1_barely_weighted_for_or_tools_equals_full_solve(
@@ -133,10 +139,8 @@ def test_pruned_solve_with_o1_barely_weighted_for_or_tools_equals_full_solve(
     except ValueError:
         return  # a min_load above a cap: not a program
     problem = build_problem(program, allow_unmatched=data.draw(st.booleans()))
-    exact = mock.patch.object(
-        flow._Network, "exact", autospec=True, side_effect=flow._Network.exact
-    )
-    with mock.patch.object(flow, "EASED_POINTS", data.draw(st.sampled_from([0, 1]))), exact as spy:
+    eased = data.draw(st.sampled_from([0, 1]))
+    with mock.patch.object(flow, "EASED_POINTS", eased), spy_on_exact_solves() as spy:
         assert_same_levels(problem, data.draw(st.integers(1, 4)))
     if spy.called:
         event("an eased flow was solved again under W1")
@@ -147,12 +151,7 @@ def test_eased_solve_is_checked_under_the_true_weight() -> None:
     # flows it finds keep fewer residents than they could, so the pruned path solves again
     # under W1 and reaches the full solve's levels
     problem = build_problem(synthetic("medium", seed=4))
-    with (
-        mock.patch.object(flow, "EASED_POINTS", 0),
-        mock.patch.object(
-            flow._Network, "exact", autospec=True, side_effect=flow._Network.exact
-        ) as spy,
-    ):
+    with mock.patch.object(flow, "EASED_POINTS", 0), spy_on_exact_solves() as spy:
         pruned = solve_flow(problem, prune=2)
     full = solve_flow(problem, prune=None)
     assert pruned is not None and full is not None and pruned.proof is not None

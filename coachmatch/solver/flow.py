@@ -338,8 +338,7 @@ def solve_flow(
     # O1: when every resident can keep their current coach at once (a feasibility test,
     # no costs), the O1 optimum is all of them, and the best solutions are exactly
     # those that keep everyone: their other arcs close and O1 leaves the costs.
-    kept_arcs = np.flatnonzero(problem.kept)  # a few hundred of ~10^6 arcs
-    keeping = len(kept_arcs) > 0
+    keeping = len(problem.kept_arcs) > 0
     everyone: BoolArray | None = np.ones(problem.n_arcs, dtype=bool)
     if keeping and _over_capacity(problem):
         everyone = None  # some coach cannot keep all their current coachees
@@ -359,12 +358,12 @@ def solve_flow(
     w1, w3 = problem.level_weights()
     final_cost = problem.affinity * -w3
     if everyone is None:
-        final_cost[kept_arcs] -= w1  # O1's weight, on the kept arcs only
+        final_cost[problem.kept_arcs] -= w1  # O1's weight, on the kept arcs only
     closed = problem.kept if everyone is not None else None
-    # a pruned solve gives OR-Tools O1's weight eased, and checks the flow under W1
-    ease = (problem.kept, w1 - EASED_POINTS * w3) if everyone is None and keeping else None
-    if ease is not None and ease[1] <= 0:
-        ease = None  # W1 is already that small
+    # a pruned solve gives OR-Tools O1's weight eased (unless W1 is that small already),
+    # and checks the flow under W1
+    relief = w1 - EASED_POINTS * w3
+    ease = (problem.kept, relief) if everyone is None and keeping and relief > 0 else None
     final = _Final(problem, final_cost, closed, unmatched, prune, inspect, point=w3, ease=ease)
     used = final.solve(open_arcs)
     if used is None:
@@ -640,9 +639,8 @@ def _fairness(
     kept = everyone is None
     built: list[_Network] = []  # on first use: often every threshold fails the count
     # the kept arcs' affinities and whether they count for O2 (a few hundred arcs)
-    kept_arcs = np.flatnonzero(problem.kept)
-    kept_affinity = problem.affinity[kept_arcs]
-    kept_ignored = ~problem.respondent_arc[kept_arcs]
+    kept_affinity = problem.affinity[problem.kept_arcs]
+    kept_ignored = ~problem.respondent_arc[problem.kept_arcs]
 
     def feasible(t: int) -> bool:
         if kept and np.count_nonzero((kept_affinity >= t) | kept_ignored) < best:
@@ -651,7 +649,7 @@ def _fairness(
         if not built:
             cost = np.zeros(problem.n_arcs, dtype=np.int64)
             if kept:
-                cost[kept_arcs] = -1
+                cost[problem.kept_arcs] = -1
             built.append(
                 _Network(problem, cost, unit_costs=False, unmatched_cost=0, unmatched_cap=unmatched)
             )

@@ -85,6 +85,12 @@ class MatchingProblem:
         return len(self.resident)
 
     @cached_property
+    def kept_arcs(self) -> IntArray:
+        """The arcs ``kept`` marks, by number (a few hundred of ~10^6); computed once."""
+        arcs: IntArray = np.flatnonzero(self.kept)
+        return arcs
+
+    @cached_property
     def respondent_arc(self) -> BoolArray:
         """Per arc: its resident answered the survey (the arcs O2 counts); computed once."""
         counted: BoolArray = self.respondent[self.resident]
